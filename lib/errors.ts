@@ -121,7 +121,7 @@ export class VirError extends Error {
     return 'VirError';
   }
 
-  static [Symbol.hasInstance](obj: unknown): boolean {
+  static override [Symbol.hasInstance](obj: unknown): boolean {
     if (obj === null || typeof obj !== 'object') return false;
     // Subclasses keep the ordinary prototype check; VirError itself accepts any copy.
     if (this !== VirError) return Function.prototype[Symbol.hasInstance].call(this, obj);
