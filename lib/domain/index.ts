@@ -1,0 +1,5 @@
+/** The domain XML model shared by every driver: types, parse, format. */
+export * from './types.js';
+export { parseDomainXML } from './parse.js';
+export { formatDomainXML } from './format.js';
+export { generateUUID, canonicalUUID } from './uuid.js';

@@ -1,0 +1,472 @@
+/**
+ * Domain XML -> domain model. Accepts what libvirt accepts for the parts modelled here
+ * (including older spellings: no unit on <memory>, 'ioemu:' disk targets, uuids without
+ * dashes); rejects elements it does not model with VIR_ERR_XML_ERROR rather than
+ * silently dropping them, so a round trip never loses configuration unnoticed.
+ */
+import { VirError, ErrorCode, ErrorDomain } from '../errors.js';
+import { child, childrenNamed, parseXml, type XmlElement } from '../xml/tree.js';
+import {
+  emptyDevices,
+  type ChardevDef,
+  type DiskDef,
+  type DomainCPU,
+  type DomainClock,
+  type DomainDef,
+  type DomainFeatures,
+  type DomainOS,
+  type GraphicsDef,
+  type HostdevDef,
+  type InterfaceDef,
+  type OnOff,
+} from './types.js';
+import { canonicalUUID, generateUUID } from './uuid.js';
+
+function bad(message: string): VirError {
+  return new VirError(message, { code: ErrorCode.XML_ERROR, domain: ErrorDomain.DOMAIN });
+}
+
+const where = (el: XmlElement) => `<${el.name}> (line ${el.line})`;
+
+function attr(el: XmlElement, name: string): string | undefined {
+  return el.attrs.get(name);
+}
+
+function reqAttr(el: XmlElement, name: string): string {
+  const v = el.attrs.get(name);
+  if (v === undefined) throw bad(`missing attribute '${name}' on ${where(el)}`);
+  return v;
+}
+
+/** Non-negative decimal integer (or hex when allowHex and 0x-prefixed). */
+function int(text: string, what: string, opts: { allowHex?: boolean; allowNegative?: boolean; max?: number } = {}): number {
+  const t = text.trim();
+  let n: number;
+  if (opts.allowHex && /^0x[0-9a-fA-F]+$/.test(t)) n = parseInt(t.slice(2), 16);
+  else if (/^[0-9]+$/.test(t) || (opts.allowNegative && /^-[0-9]+$/.test(t))) n = Number(t);
+  else throw bad(`invalid ${what} '${text}': expected an integer`);
+  const max = opts.max ?? Number.MAX_SAFE_INTEGER;
+  if (!Number.isSafeInteger(n) || n > max) throw bad(`${what} '${text}' is out of range`);
+  return n;
+}
+
+function intAttr(el: XmlElement, name: string, opts: { allowHex?: boolean; allowNegative?: boolean; max?: number } = {}): number | undefined {
+  const v = attr(el, name);
+  return v === undefined ? undefined : int(v, `${name} on ${where(el)}`, opts);
+}
+
+const UNIT_SCALE: Record<string, number> = {
+  b: 1, bytes: 1,
+  k: 1024, kib: 1024, kb: 1000,
+  m: 1024 ** 2, mib: 1024 ** 2, mb: 1000 ** 2,
+  g: 1024 ** 3, gib: 1024 ** 3, gb: 1000 ** 3,
+  t: 1024 ** 4, tib: 1024 ** 4, tb: 1000 ** 4,
+};
+
+// libvirt caps memory at what fits in unsigned long long bytes; a safe-integer KiB bound is tighter and plenty.
+const MAX_KIB = 2 ** 50;
+
+/** A memory size in KiB from an element with an optional unit attribute (default KiB). */
+function memoryKiB(el: XmlElement): number {
+  const unit = (attr(el, 'unit') ?? 'KiB').toLowerCase();
+  const scale = UNIT_SCALE[unit];
+  if (scale === undefined) throw bad(`unknown memory unit '${attr(el, 'unit')}' on ${where(el)}`);
+  const n = int(el.text, `<${el.name}> size`);
+  const kib = Math.ceil((n * scale) / 1024);
+  if (!Number.isSafeInteger(kib) || kib > MAX_KIB) throw bad(`<${el.name}> size '${el.text.trim()}' is too large`);
+  return kib;
+}
+
+function onOff(v: string | undefined, el: XmlElement): OnOff {
+  if (v === undefined || v === 'on' || v === 'yes') return 'on';
+  if (v === 'off' || v === 'no') return 'off';
+  throw bad(`invalid state '${v}' on ${where(el)}`);
+}
+
+function only(el: XmlElement, allowed: string[]): void {
+  for (const c of el.children) {
+    if (!allowed.includes(c.name)) throw bad(`unsupported element <${c.name}> inside <${el.name}> (line ${c.line})`);
+  }
+}
+
+function parseOS(el: XmlElement): DomainOS {
+  only(el, ['type', 'loader', 'kernel', 'initrd', 'cmdline', 'boot', 'acpi', 'nvram', 'bootmenu']);
+  const t = child(el, 'type');
+  if (!t || t.text.trim() === '') throw bad('missing <os><type> in domain XML');
+  const os: DomainOS = { type: t.text.trim() };
+  if (attr(t, 'arch') !== undefined) os.arch = attr(t, 'arch');
+  if (attr(t, 'machine') !== undefined) os.machine = attr(t, 'machine');
+  const loader = child(el, 'loader');
+  if (loader) {
+    os.loader = { path: loader.text.trim() };
+    for (const k of ['readonly', 'type', 'format'] as const) {
+      const v = attr(loader, k);
+      if (v !== undefined) os.loader[k] = v;
+    }
+  }
+  for (const k of ['kernel', 'initrd', 'cmdline'] as const) {
+    const c = child(el, k);
+    if (c) os[k] = c.text;
+  }
+  const acpi = child(el, 'acpi');
+  if (acpi) os.acpiTables = childrenNamed(acpi, 'table').map((tb) => ({ type: reqAttr(tb, 'type'), path: tb.text.trim() }));
+  const boots = childrenNamed(el, 'boot').map((b) => reqAttr(b, 'dev'));
+  if (boots.length > 0) os.boot = boots;
+  return os;
+}
+
+function parseFeatures(el: XmlElement): DomainFeatures {
+  const f: DomainFeatures = { switches: new Map() };
+  for (const c of el.children) {
+    if (c.name === 'xen') {
+      f.xen = {};
+      for (const x of c.children) {
+        if (x.name === 'e820_host') f.xen.e820_host = onOff(attr(x, 'state'), x);
+        else if (x.name === 'passthrough') {
+          f.xen.passthrough = { state: onOff(attr(x, 'state'), x) };
+          if (attr(x, 'mode') !== undefined) f.xen.passthrough.mode = attr(x, 'mode');
+        } else throw bad(`unsupported Xen feature <${x.name}> (line ${x.line})`);
+      }
+    } else {
+      f.switches.set(c.name, onOff(attr(c, 'state'), c));
+    }
+  }
+  return f;
+}
+
+function parseCPU(el: XmlElement): DomainCPU {
+  only(el, ['feature', 'numa']);
+  const cpu: DomainCPU = { features: childrenNamed(el, 'feature').map((f) => ({ policy: attr(f, 'policy') ?? 'require', name: reqAttr(f, 'name') })) };
+  if (attr(el, 'mode') !== undefined) cpu.mode = attr(el, 'mode');
+  const numa = child(el, 'numa');
+  if (numa) {
+    cpu.numa = childrenNamed(numa, 'cell').map((c) => {
+      const mem = { ...c, text: reqAttr(c, 'memory') } as XmlElement;
+      const cell = { id: intAttr(c, 'id')!, cpus: reqAttr(c, 'cpus'), memory: memoryKiB(mem) };
+      const d = child(c, 'distances');
+      return d ? { ...cell, distances: childrenNamed(d, 'sibling').map((s) => ({ id: intAttr(s, 'id')!, value: intAttr(s, 'value')! })) } : cell;
+    });
+  }
+  return cpu;
+}
+
+function parseClock(el: XmlElement | undefined): DomainClock {
+  if (!el) return { offset: 'utc' };
+  const clock: DomainClock = { offset: attr(el, 'offset') ?? 'utc' };
+  if (attr(el, 'adjustment') !== undefined) clock.adjustment = attr(el, 'adjustment');
+  if (attr(el, 'basis') !== undefined) clock.basis = attr(el, 'basis');
+  const timers = childrenNamed(el, 'timer');
+  if (timers.length) {
+    clock.timers = timers.map((t) => {
+      const timer: NonNullable<DomainClock['timers']>[number] = { name: reqAttr(t, 'name') };
+      const present = attr(t, 'present');
+      if (present !== undefined) {
+        if (present !== 'yes' && present !== 'no') throw bad(`invalid present '${present}' on ${where(t)}`);
+        timer.present = present;
+      }
+      if (attr(t, 'tickpolicy') !== undefined) timer.tickpolicy = attr(t, 'tickpolicy');
+      if (attr(t, 'mode') !== undefined) timer.mode = attr(t, 'mode');
+      return timer;
+    });
+  }
+  return clock;
+}
+
+function parseDisk(el: XmlElement): DiskDef {
+  const d: DiskDef = { type: attr(el, 'type') ?? 'file', device: attr(el, 'device') ?? 'disk', target: { dev: '' } };
+  const drv = child(el, 'driver');
+  if (drv) {
+    d.driver = {};
+    if (attr(drv, 'name') !== undefined) d.driver.name = attr(drv, 'name');
+    if (attr(drv, 'type') !== undefined) d.driver.type = attr(drv, 'type');
+  }
+  const src = child(el, 'source');
+  if (src) {
+    if (d.type === 'network') {
+      d.network = { protocol: reqAttr(src, 'protocol'), hosts: childrenNamed(src, 'host').map((h) => {
+        const host: { name: string; port?: string } = { name: reqAttr(h, 'name') };
+        if (attr(h, 'port') !== undefined) host.port = attr(h, 'port');
+        return host;
+      }) };
+      if (attr(src, 'name') !== undefined) d.network.name = attr(src, 'name');
+    } else {
+      const p = attr(src, 'file') ?? attr(src, 'dev') ?? attr(src, 'dir');
+      if (p !== undefined) d.source = p;
+    }
+  }
+  const tgt = child(el, 'target');
+  if (!tgt) throw bad(`missing <target> in ${where(el)}`);
+  let dev = reqAttr(tgt, 'dev');
+  if (dev.startsWith('ioemu:')) dev = dev.slice(6); // old xend spelling of an emulated disk
+  d.target.dev = dev;
+  if (attr(tgt, 'bus') !== undefined) d.target.bus = attr(tgt, 'bus');
+  if (child(el, 'readonly')) d.readonly = true;
+  if (child(el, 'shareable')) d.shareable = true;
+  const addr = child(el, 'address');
+  if (addr && attr(addr, 'type') === 'drive') {
+    d.address = {
+      type: 'drive',
+      controller: intAttr(addr, 'controller') ?? 0,
+      bus: intAttr(addr, 'bus') ?? 0,
+      target: intAttr(addr, 'target') ?? 0,
+      unit: intAttr(addr, 'unit') ?? 0,
+    };
+  }
+  return d;
+}
+
+function parseInterface(el: XmlElement, inactive: boolean): InterfaceDef {
+  const n: InterfaceDef = { type: reqAttr(el, 'type') };
+  const mac = child(el, 'mac');
+  if (mac) {
+    const m = reqAttr(mac, 'address').toLowerCase();
+    if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(m)) throw bad(`invalid MAC address '${attr(mac, 'address')}' (line ${mac.line})`);
+    n.mac = m;
+  }
+  const src = child(el, 'source');
+  if (src) {
+    n.source = {};
+    for (const k of ['bridge', 'network', 'dev'] as const) if (attr(src, k) !== undefined) n.source[k] = attr(src, k);
+  }
+  const vlan = child(el, 'vlan');
+  if (vlan) n.vlan = { trunk: attr(vlan, 'trunk') === 'yes', tags: childrenNamed(vlan, 'tag').map((t) => intAttr(t, 'id', { max: 4095 })!) };
+  const vp = child(el, 'virtualport');
+  if (vp) n.virtualport = reqAttr(vp, 'type');
+  const ips = childrenNamed(el, 'ip');
+  if (ips.length) {
+    n.ips = ips.map((ip) => {
+      const address = reqAttr(ip, 'address');
+      const out: NonNullable<InterfaceDef['ips']>[number] = { address, family: attr(ip, 'family') ?? (address.includes(':') ? 'ipv6' : 'ipv4') };
+      if (attr(ip, 'prefix') !== undefined) out.prefix = intAttr(ip, 'prefix', { max: 128 })!;
+      return out;
+    });
+  }
+  const bw = child(el, 'bandwidth');
+  const out = bw && child(bw, 'outbound');
+  if (out) {
+    n.bandwidth = { outbound: { average: intAttr(out, 'average') ?? 0 } };
+    if (attr(out, 'peak') !== undefined) n.bandwidth.outbound!.peak = intAttr(out, 'peak');
+    if (attr(out, 'burst') !== undefined) n.bandwidth.outbound!.burst = intAttr(out, 'burst');
+  }
+  const script = child(el, 'script');
+  if (script) n.script = reqAttr(script, 'path');
+  const be = child(el, 'backenddomain');
+  if (be) n.backendDomain = reqAttr(be, 'name');
+  const tgt = child(el, 'target');
+  // Interface names xen picks itself (vifN.M) mean nothing for an inactive definition.
+  if (tgt && attr(tgt, 'dev') !== undefined && !(inactive && /^vif/.test(attr(tgt, 'dev')!))) n.target = attr(tgt, 'dev');
+  const model = child(el, 'model');
+  if (model) n.model = reqAttr(model, 'type');
+  return n;
+}
+
+function parseChardev(el: XmlElement, inactive: boolean): ChardevDef {
+  const c: ChardevDef = { type: attr(el, 'type') ?? 'pty', sources: [], target: {} };
+  if (!inactive && attr(el, 'tty') !== undefined && c.type === 'pty') c.tty = attr(el, 'tty');
+  for (const s of childrenNamed(el, 'source')) {
+    const src: ChardevDef['sources'][number] = {};
+    for (const k of ['mode', 'path', 'host', 'service'] as const) if (attr(s, k) !== undefined) src[k] = attr(s, k);
+    if (c.type === 'pty' && inactive) continue; // a pty path is assigned when the guest runs
+    c.sources.push(src);
+  }
+  const proto = child(el, 'protocol');
+  if (proto) c.protocol = reqAttr(proto, 'type');
+  const tgt = child(el, 'target');
+  if (tgt) {
+    if (attr(tgt, 'type') !== undefined) c.target.type = attr(tgt, 'type');
+    if (attr(tgt, 'name') !== undefined) c.target.name = attr(tgt, 'name');
+    if (attr(tgt, 'port') !== undefined) c.target.port = intAttr(tgt, 'port', { max: 65535 });
+  }
+  return c;
+}
+
+function parseGraphics(el: XmlElement): GraphicsDef {
+  const g: GraphicsDef = { type: reqAttr(el, 'type'), listens: [] };
+  const port = intAttr(el, 'port', { allowNegative: true, max: 65535 });
+  if (port !== undefined) g.port = port;
+  const tls = intAttr(el, 'tlsPort', { allowNegative: true, max: 65535 });
+  if (tls !== undefined) g.tlsPort = tls;
+  const autoport = attr(el, 'autoport');
+  if (autoport !== undefined) g.autoport = autoport === 'yes';
+  if (port === -1 && g.type !== 'sdl') g.autoport = true; // port -1 has always meant "pick one"
+  for (const k of ['listen', 'keymap', 'passwd', 'display', 'xauth'] as const) if (attr(el, k) !== undefined) g[k] = attr(el, k);
+  if (attr(el, 'fullscreen') !== undefined) g.fullscreen = attr(el, 'fullscreen') === 'yes';
+  for (const l of childrenNamed(el, 'listen')) {
+    const li: GraphicsDef['listens'][number] = { type: attr(l, 'type') ?? 'address' };
+    if (attr(l, 'address') !== undefined) li.address = attr(l, 'address');
+    if (attr(l, 'network') !== undefined) li.network = attr(l, 'network');
+    g.listens.push(li);
+  }
+  if (g.listen !== undefined && g.listens.length === 0) g.listens.push({ type: 'address', address: g.listen });
+  if (g.listen === undefined && g.listens[0]?.address !== undefined) g.listen = g.listens[0].address;
+  const mouse = child(el, 'mouse');
+  if (mouse) g.mouseMode = reqAttr(mouse, 'mode');
+  const clip = child(el, 'clipboard');
+  if (clip) g.clipboard = reqAttr(clip, 'copypaste');
+  return g;
+}
+
+function parseHostdev(el: XmlElement): HostdevDef {
+  const h: HostdevDef = { mode: attr(el, 'mode') ?? 'subsystem', type: reqAttr(el, 'type'), managed: attr(el, 'managed') === 'yes' };
+  const src = child(el, 'source');
+  if (!src) throw bad(`missing <source> in ${where(el)}`);
+  if (attr(src, 'writeFiltering') !== undefined) h.writeFiltering = attr(src, 'writeFiltering');
+  const a = child(src, 'address');
+  if (!a) throw bad(`missing <address> in ${where(src)}`);
+  const hexOpts = { allowHex: true };
+  if (h.type === 'pci') {
+    h.pci = {
+      domain: intAttr(a, 'domain', { ...hexOpts, max: 0xffff }) ?? 0,
+      bus: intAttr(a, 'bus', { ...hexOpts, max: 0xff }) ?? 0,
+      slot: intAttr(a, 'slot', { ...hexOpts, max: 0x1f }) ?? 0,
+      function: intAttr(a, 'function', { ...hexOpts, max: 7 }) ?? 0,
+    };
+  } else if (h.type === 'usb') {
+    h.usb = { bus: intAttr(a, 'bus', hexOpts) ?? 0, device: intAttr(a, 'device', hexOpts) ?? 0 };
+  } else throw bad(`unsupported hostdev type '${h.type}' (line ${el.line})`);
+  return h;
+}
+
+function parseDevices(el: XmlElement | undefined, inactive: boolean): DomainDef['devices'] {
+  const dv = emptyDevices();
+  if (!el) return dv;
+  for (const c of el.children) {
+    switch (c.name) {
+      case 'emulator': dv.emulator = c.text.trim(); break;
+      case 'disk': dv.disks.push(parseDisk(c)); break;
+      case 'controller': {
+        const ctl: DomainDef['devices']['controllers'][number] = { type: reqAttr(c, 'type'), index: intAttr(c, 'index') ?? 0 };
+        if (attr(c, 'model') !== undefined) ctl.model = attr(c, 'model');
+        for (const k of ['ports', 'maxGrantFrames', 'maxEventChannels'] as const) {
+          const v = intAttr(c, k);
+          if (v !== undefined) ctl[k] = v;
+        }
+        dv.controllers.push(ctl);
+        break;
+      }
+      case 'interface': dv.interfaces.push(parseInterface(c, inactive)); break;
+      case 'serial': dv.serials.push(parseChardev(c, inactive)); break;
+      case 'parallel': dv.parallels.push(parseChardev(c, inactive)); break;
+      case 'console': dv.consoles.push(parseChardev(c, inactive)); break;
+      case 'channel': dv.channels.push(parseChardev(c, inactive)); break;
+      case 'input': {
+        const i: DomainDef['devices']['inputs'][number] = { type: reqAttr(c, 'type') };
+        if (attr(c, 'bus') !== undefined) i.bus = attr(c, 'bus');
+        dv.inputs.push(i);
+        break;
+      }
+      case 'graphics': dv.graphics.push(parseGraphics(c)); break;
+      case 'sound': dv.sounds.push({ model: reqAttr(c, 'model') }); break;
+      case 'video': {
+        const m = child(c, 'model');
+        if (!m) throw bad(`missing <model> in ${where(c)}`);
+        const v: DomainDef['devices']['videos'][number] = { model: reqAttr(m, 'type') };
+        const vram = intAttr(m, 'vram');
+        if (vram !== undefined) v.vram = vram;
+        const heads = intAttr(m, 'heads');
+        if (heads !== undefined) v.heads = heads;
+        if (attr(m, 'primary') === 'yes') v.primary = true;
+        dv.videos.push(v);
+        break;
+      }
+      case 'hostdev': dv.hostdevs.push(parseHostdev(c)); break;
+      case 'memballoon': dv.memballoon = { model: reqAttr(c, 'model') }; break;
+      default: throw bad(`unsupported device <${c.name}> (line ${c.line})`);
+    }
+  }
+  return dv;
+}
+
+const TOP_LEVEL = new Set([
+  'name', 'uuid', 'title', 'description', 'memory', 'currentMemory', 'maxMemory', 'vcpu', 'bootloader', 'bootloader_args',
+  'os', 'features', 'cpu', 'clock', 'on_poweroff', 'on_reboot', 'on_crash', 'devices', 'xen:commandline',
+]);
+
+/** Parse domain XML into the model. A missing uuid gets a fresh random one. */
+export function parseDomainXML(xml: string, opts: { inactive?: boolean } = {}): DomainDef {
+  const inactive = opts.inactive ?? false;
+  const root = parseXml(xml);
+  if (root.name !== 'domain') throw bad(`expected root element <domain>, found <${root.name}>`);
+  const type = attr(root, 'type');
+  if (!type) throw bad("missing domain type attribute <domain type='…'>");
+  for (const c of root.children) if (!TOP_LEVEL.has(c.name)) throw bad(`unsupported element <${c.name}> in domain XML (line ${c.line})`);
+
+  const nameEl = child(root, 'name');
+  const name = nameEl?.text.trim();
+  if (!name) throw bad('missing <name> in domain XML');
+  if (name.includes('/')) throw bad(`domain name '${name}' must not contain '/'`);
+
+  const uuidEl = child(root, 'uuid');
+  let uuid: string;
+  if (uuidEl) {
+    const u = canonicalUUID(uuidEl.text);
+    if (!u) throw bad(`malformed uuid '${uuidEl.text.trim()}'`);
+    uuid = u;
+  } else uuid = generateUUID();
+
+  const memEl = child(root, 'memory');
+  if (!memEl) throw bad('missing <memory> in domain XML');
+  const memory = memoryKiB(memEl);
+  const curEl = child(root, 'currentMemory');
+  let currentMemory = curEl ? memoryKiB(curEl) : memory;
+  if (currentMemory > memory) currentMemory = memory;
+
+  const osEl = child(root, 'os');
+  if (!osEl) throw bad('missing <os> in domain XML');
+
+  const def: DomainDef = {
+    type,
+    name,
+    uuid,
+    memory,
+    currentMemory,
+    vcpus: 1,
+    os: parseOS(osEl),
+    clock: parseClock(child(root, 'clock')),
+    onPoweroff: childTextOr(root, 'on_poweroff', 'destroy'),
+    onReboot: childTextOr(root, 'on_reboot', 'restart'),
+    onCrash: childTextOr(root, 'on_crash', 'destroy'),
+    devices: parseDevices(child(root, 'devices'), inactive),
+  };
+  const idAttr = attr(root, 'id');
+  if (!inactive && idAttr !== undefined) {
+    const id = int(idAttr, 'domain id', { allowNegative: true, max: 0x7fffffff });
+    if (id >= 0) def.id = id;
+  }
+  for (const k of ['title', 'description'] as const) {
+    const c = child(root, k);
+    if (c) def[k] = c.text;
+  }
+  const vcpuEl = child(root, 'vcpu');
+  if (vcpuEl) {
+    def.vcpus = int(vcpuEl.text, '<vcpu> count', { max: 16384 });
+    if (def.vcpus === 0) throw bad('<vcpu> count must be at least 1');
+    const cur = intAttr(vcpuEl, 'current', { max: 16384 });
+    if (cur !== undefined) {
+      if (cur === 0 || cur > def.vcpus) throw bad(`<vcpu current='${cur}'> must be between 1 and ${def.vcpus}`);
+      if (cur !== def.vcpus) def.vcpuCurrent = cur;
+    }
+    if (attr(vcpuEl, 'cpuset') !== undefined) def.cpuset = attr(vcpuEl, 'cpuset');
+  }
+  const bl = child(root, 'bootloader');
+  if (bl) def.bootloader = bl.text.trim();
+  const bla = child(root, 'bootloader_args');
+  if (bla) def.bootloaderArgs = bla.text;
+  const feat = child(root, 'features');
+  if (feat) def.features = parseFeatures(feat);
+  const cpu = child(root, 'cpu');
+  if (cpu) def.cpu = parseCPU(cpu);
+  const cmd = child(root, 'xen:commandline');
+  if (cmd) def.emulatorArgs = childrenNamed(cmd, 'xen:arg').map((a) => reqAttr(a, 'value'));
+  for (const k of ['onPoweroff', 'onReboot', 'onCrash'] as const) {
+    if (!LIFECYCLE.has(def[k])) throw bad(`invalid lifecycle action '${def[k]}'`);
+  }
+  return def;
+}
+
+const LIFECYCLE = new Set(['destroy', 'restart', 'preserve', 'rename-restart', 'coredump-destroy', 'coredump-restart']);
+
+function childTextOr(el: XmlElement, name: string, dflt: string): string {
+  const c = child(el, name);
+  return c ? c.text.trim() : dflt;
+}

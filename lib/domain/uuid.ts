@@ -1,0 +1,25 @@
+/** UUIDs in libvirt's canonical form: lowercase 8-4-4-4-12 hex. */
+import { randomBytes } from 'node:crypto';
+
+function fromBytes(b: Uint8Array): string {
+  const h = Buffer.from(b).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** A random (version 4) UUID. */
+export function generateUUID(): string {
+  const b = randomBytes(16);
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  return fromBytes(b);
+}
+
+/**
+ * Canonical form of a UUID written with or without dashes (libvirt accepts dashes anywhere
+ * between hex pairs, and surrounding blanks); undefined when it is not a UUID.
+ */
+export function canonicalUUID(text: string): string | undefined {
+  const hex = text.trim().replace(/-/g, '');
+  if (!/^[0-9a-fA-F]{32}$/.test(hex)) return undefined;
+  return fromBytes(Buffer.from(hex, 'hex'));
+}
