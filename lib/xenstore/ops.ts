@@ -1,0 +1,152 @@
+/**
+ * The node operations, shared by the connection (tx 0) and by transactions: validate,
+ * serialize, send through a Link, decode. One method per request type.
+ */
+import { ErrorCode } from '../errors.js';
+import { decodeDirectoryPart, decodeList, decodePerms, type Permission } from './decode.js';
+import { XenStoreError } from './errors.js';
+import { validatePath } from './paths.js';
+import { directoryPartPayload, pathPayload, setPermsPayload, writePayload } from './serializer.js';
+import { PAYLOAD_MAX, XsType } from './wire.js';
+
+/** How operations reach the daemon (XenStore implements it). */
+export interface Link {
+  call<T>(type: number, txId: number, payload: Buffer, op: string, path: string | undefined, decode: (b: Buffer) => T): Promise<T>;
+}
+
+const ignore = (_: Buffer): void => undefined;
+const asBuffer = (b: Buffer): Buffer => b;
+/** How often a DIRECTORY_PART listing restarts because the node kept changing. */
+const DIRECTORY_RESTARTS = 8;
+
+function checkPerms(perms: unknown): asserts perms is Permission[] {
+  const ok =
+    Array.isArray(perms) &&
+    perms.length > 0 &&
+    perms.every(
+      (p) =>
+        p !== null &&
+        typeof p === 'object' &&
+        Number.isInteger(p.domid) &&
+        p.domid >= 0 &&
+        p.domid <= 0xffff &&
+        typeof p.read === 'boolean' &&
+        typeof p.write === 'boolean',
+    );
+  if (!ok) {
+    throw new XenStoreError('permissions must be a non-empty array of { domid: 0..65535, read: boolean, write: boolean } (the first names the owner)', {
+      code: ErrorCode.INVALID_ARG,
+      syscall: 'EINVAL',
+    });
+  }
+}
+
+export class NodeOps {
+  constructor(
+    protected readonly link: Link,
+    /** 0 outside a transaction. */
+    readonly txId: number,
+  ) {}
+
+  /** Hook for transactions to refuse use after they ended. */
+  protected check(): void {}
+
+  private send<T>(type: number, payload: Buffer, op: string, path: string, decode: (b: Buffer) => T): Promise<T> {
+    return this.link.call(type, this.txId, payload, op, path, decode);
+  }
+
+  private guard(path: unknown): asserts path is string {
+    this.check();
+    validatePath(path);
+  }
+
+  /** The node's value as UTF-8 text. */
+  read(path: string): Promise<string> {
+    this.guard(path);
+    return this.send(XsType.READ, pathPayload(path), 'read', path, (b) => b.toString('utf8'));
+  }
+
+  /** The node's value as bytes. */
+  readBuffer(path: string): Promise<Buffer> {
+    this.guard(path);
+    return this.send(XsType.READ, pathPayload(path), 'read', path, asBuffer);
+  }
+
+  /** Create or replace the node's value (creating missing parents). */
+  write(path: string, value: string | Uint8Array): Promise<void> {
+    this.guard(path);
+    if (typeof value !== 'string' && !(value instanceof Uint8Array)) {
+      return Promise.reject(
+        new XenStoreError(`xenstore write ${path}: value must be a string or a Buffer`, { code: ErrorCode.INVALID_ARG, syscall: 'EINVAL', path }),
+      );
+    }
+    const payload = writePayload(path, value);
+    if (payload.length > PAYLOAD_MAX) {
+      return Promise.reject(
+        new XenStoreError(`xenstore write ${path}: path and value take ${payload.length} bytes, over the protocol's ${PAYLOAD_MAX}`, {
+          syscall: 'E2BIG',
+          path,
+        }),
+      );
+    }
+    return this.send(XsType.WRITE, payload, 'write', path, ignore);
+  }
+
+  /** Create the node (and parents) with an empty value; an existing node is left alone. */
+  mkdir(path: string): Promise<void> {
+    this.guard(path);
+    return this.send(XsType.MKDIR, pathPayload(path), 'mkdir', path, ignore);
+  }
+
+  /** Remove the node and everything below it. */
+  rm(path: string): Promise<void> {
+    this.guard(path);
+    return this.send(XsType.RM, pathPayload(path), 'rm', path, ignore);
+  }
+
+  /**
+   * The node's children, any number of them: one DIRECTORY when the list fits (or when
+   * the daemon sends an oversized reply, as oxenstored does), else DIRECTORY_PART chunks
+   * (C xenstored answers E2BIG first), restarting if the node changes meanwhile.
+   */
+  async directory(path: string): Promise<string[]> {
+    this.guard(path);
+    try {
+      return await this.send(XsType.DIRECTORY, pathPayload(path), 'directory', path, decodeList);
+    } catch (e) {
+      if (!(e instanceof XenStoreError) || e.syscall !== 'E2BIG') throw e;
+    }
+    for (let attempt = 0; attempt < DIRECTORY_RESTARTS; attempt++) {
+      const children: string[] = [];
+      let offset = 0;
+      let generation: string | undefined;
+      for (;;) {
+        const part = await this.send(XsType.DIRECTORY_PART, directoryPartPayload(path, offset), 'directory', path, decodeDirectoryPart);
+        if (generation === undefined) generation = part.generation;
+        else if (generation !== part.generation) break; // changed under us: start over
+        for (const c of part.children) children.push(c);
+        offset += part.bytes;
+        if (part.last) return children;
+        if (part.bytes === 0) throw XenStoreError.protocol(`xenstore directory ${path}: DIRECTORY_PART made no progress`);
+      }
+    }
+    throw new XenStoreError(`xenstore directory ${path}: the node kept changing during ${DIRECTORY_RESTARTS} listings`, { syscall: 'EAGAIN', path });
+  }
+
+  /** The node's permissions; the first entry is the owner and the default for others. */
+  getPerms(path: string): Promise<Permission[]> {
+    this.guard(path);
+    return this.send(XsType.GET_PERMS, pathPayload(path), 'getPerms', path, decodePerms);
+  }
+
+  setPerms(path: string, perms: readonly Permission[]): Promise<void> {
+    this.guard(path);
+    checkPerms(perms);
+    const payload = setPermsPayload(path, perms);
+    if (payload.length > PAYLOAD_MAX) {
+      return Promise.reject(new XenStoreError(`xenstore setPerms ${path}: too many permission entries`, { syscall: 'E2BIG', path }));
+    }
+    return this.send(XsType.SET_PERMS, payload, 'setPerms', path, ignore);
+  }
+}
+
