@@ -1,7 +1,469 @@
-// Hypervisor module: filled in by its own issue. Until then it adds no exports, and the
-// TypeScript layer reports VIR_ERR_NO_SUPPORT when asked for it.
+// Hypervisor module: the JavaScript face of hv::Session (hv_session.h).
+//
+// Exports `Hypervisor`, a class whose methods map one-to-one to hypercalls. Arguments
+// arrive already validated by lib/hypervisor/ (TypeScript owns checks and messages);
+// here we only convert numbers and structs. Every failure is thrown as a VirError with
+// domain VIR_FROM_XEN and the errno. Only destroy runs on the libuv pool: the other
+// calls return in microseconds.
+#include <cstdio>
+#include <memory>
+
 #include "addon.h"
+#include "hv_session.h"
 
 namespace xenvirt {
-void InitHypervisor(Napi::Env env, Napi::Object exports) {}
+namespace {
+
+constexpr const char* kFromXen = "VIR_FROM_XEN";
+
+Napi::Error ToJs(Napi::Env env, const hv::HvError& e) {
+  return MakeVirError(env, e.code, kFromXen, e.message, e.err);
+}
+
+uint32_t U32(const Napi::CallbackInfo& info, size_t i) {
+  return info[i].As<Napi::Number>().Uint32Value();
+}
+
+std::string Uuid(const uint8_t h[16]) {
+  char s[37];
+  snprintf(s, sizeof s,
+           "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", h[0],
+           h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13],
+           h[14], h[15]);
+  return s;
+}
+
+// Raw domain record: units as Xen reports them (pages, ns); lib/hypervisor converts.
+Napi::Object DomainInfoToJs(Napi::Env env, const hv::v17::DomainInfo& d) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("domid", d.domain);
+  o.Set("flags", d.flags);
+  o.Set("totPages", static_cast<double>(d.tot_pages));
+  o.Set("maxPages", static_cast<double>(d.max_pages));
+  o.Set("outstandingPages", static_cast<double>(d.outstanding_pages));
+  o.Set("sharedPages", static_cast<double>(d.shr_pages));
+  o.Set("pagedPages", static_cast<double>(d.paged_pages));
+  o.Set("cpuTime", static_cast<double>(d.cpu_time));  // ns; exact below 2^53 (104 days)
+  o.Set("nrOnlineVcpus", d.nr_online_vcpus);
+  o.Set("maxVcpuId", static_cast<double>(d.max_vcpu_id == 0xffffffffu ? -1.0 : d.max_vcpu_id));
+  o.Set("ssidref", d.ssidref);
+  o.Set("handle", Uuid(d.handle));
+  o.Set("cpupool", d.cpupool);
+  return o;
+}
+
+Napi::Uint8Array Bytes(Napi::Env env, const std::vector<uint8_t>& v) {
+  Napi::Uint8Array a = Napi::Uint8Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); i++) a[i] = v[i];
+  return a;
+}
+
+// Tears a domain down on the libuv pool; holds the session alive until done even if
+// the JS object is closed meanwhile.
+class DestroyWorker : public Napi::AsyncWorker {
+ public:
+  DestroyWorker(Napi::Env env, std::shared_ptr<hv::Session> s, uint32_t domid)
+      : Napi::AsyncWorker(env, "xenvirt:destroydomain"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        session_(std::move(s)),
+        domid_(domid) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      session_->Destroy(domid_);
+    } catch (const hv::HvError& e) {
+      failed_ = true;
+      error_ = e;
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (failed_) {
+      deferred_.Reject(ToJs(env, error_).Value());
+    } else {
+      deferred_.Resolve(env.Undefined());
+    }
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<hv::Session> session_;
+  uint32_t domid_;
+  bool failed_ = false;
+  hv::HvError error_{"", "", 0};
+};
+
+class Hypervisor : public Napi::ObjectWrap<Hypervisor> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(
+        env, "Hypervisor",
+        {
+            InstanceMethod<&Hypervisor::InterfaceInfo>("interfaceInfo"),
+            InstanceMethod<&Hypervisor::Version>("version"),
+            InstanceMethod<&Hypervisor::Physinfo>("physinfo"),
+            InstanceMethod<&Hypervisor::SchedId>("schedId"),
+            InstanceMethod<&Hypervisor::DomainInfoList>("domainInfoList"),
+            InstanceMethod<&Hypervisor::DomainInfo>("domainInfo"),
+            InstanceMethod<&Hypervisor::Pause>("pause"),
+            InstanceMethod<&Hypervisor::Unpause>("unpause"),
+            InstanceMethod<&Hypervisor::Destroy>("destroy"),
+            InstanceMethod<&Hypervisor::SetMaxMem>("setMaxMem"),
+            InstanceMethod<&Hypervisor::SetMaxVcpus>("setMaxVcpus"),
+            InstanceMethod<&Hypervisor::VcpuInfo>("vcpuInfo"),
+            InstanceMethod<&Hypervisor::GetVcpuAffinity>("getVcpuAffinity"),
+            InstanceMethod<&Hypervisor::SetVcpuAffinity>("setVcpuAffinity"),
+            InstanceMethod<&Hypervisor::GetCredit>("getCredit"),
+            InstanceMethod<&Hypervisor::SetCredit>("setCredit"),
+            InstanceMethod<&Hypervisor::Close>("close"),
+        });
+  }
+
+  // new Hypervisor({ sysctlVersions?, domctlVersions? }): opens privcmd and probes.
+  explicit Hypervisor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Hypervisor>(info) {
+    hv::ProbeOptions probe;
+    if (info.Length() > 0 && info[0].IsObject()) {
+      Napi::Object o = info[0].As<Napi::Object>();
+      auto read = [&](const char* key, std::vector<uint32_t>* out) {
+        Napi::Value v = o.Get(key);
+        if (!v.IsArray()) return;
+        Napi::Array a = v.As<Napi::Array>();
+        for (uint32_t i = 0; i < a.Length(); i++) {
+          out->push_back(a.Get(i).As<Napi::Number>().Uint32Value());
+        }
+      };
+      read("sysctlVersions", &probe.sysctl);
+      read("domctlVersions", &probe.domctl);
+    }
+    try {
+      session_ = std::make_shared<hv::Session>(probe);
+    } catch (const hv::HvError& e) {
+      throw ToJs(info.Env(), e);
+    }
+  }
+
+ private:
+  hv::Session& S(Napi::Env env) {
+    if (!session_) {
+      throw MakeVirError(env, "VIR_ERR_INVALID_CONN", kFromXen,
+                         "the hypervisor connection is closed");
+    }
+    return *session_;
+  }
+
+  // Runs `fn`, turning layer errors into VirErrors.
+  template <typename F>
+  auto Call(Napi::Env env, F fn) -> decltype(fn(std::declval<hv::Session&>())) {
+    hv::Session& s = S(env);
+    try {
+      return fn(s);
+    } catch (const hv::HvError& e) {
+      throw ToJs(env, e);
+    }
+  }
+
+  Napi::Value InterfaceInfo(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    hv::Session& s = S(env);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("sysctl", s.sysctlVersion());
+    o.Set("domctl", s.domctlVersion());
+    o.Set("layout", s.layout());
+    o.Set("hypercallBuffers", s.bufferFromDevice() ? "/dev/xen/hypercall" : "mlock");
+    return o;
+  }
+
+  Napi::Value Version(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    hv::XenVersion v = Call(env, [](hv::Session& s) { return s.Version(); });
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("major", v.major);
+    o.Set("minor", v.minor);
+    o.Set("extra", v.extra);
+    o.Set("capabilities", v.capabilities);
+    return o;
+  }
+
+  Napi::Value Physinfo(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    hv::v17::Physinfo p = Call(env, [](hv::Session& s) { return s.Physinfo(); });
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("threadsPerCore", p.threads_per_core);
+    o.Set("coresPerSocket", p.cores_per_socket);
+    o.Set("nrCpus", p.nr_cpus);
+    o.Set("maxCpuId", p.max_cpu_id);
+    o.Set("nrNodes", p.nr_nodes);
+    o.Set("maxNodeId", p.max_node_id);
+    o.Set("cpuKhz", p.cpu_khz);
+    o.Set("capabilities", p.capabilities);
+    o.Set("totalPages", static_cast<double>(p.total_pages));
+    o.Set("freePages", static_cast<double>(p.free_pages));
+    o.Set("scrubPages", static_cast<double>(p.scrub_pages));
+    o.Set("outstandingPages", static_cast<double>(p.outstanding_pages));
+    o.Set("maxMfn", static_cast<double>(p.max_mfn));
+    return o;
+  }
+
+  Napi::Value SchedId(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    return Napi::Number::New(env, Call(env, [](hv::Session& s) { return s.SchedId(); }));
+  }
+
+  // domainInfoList(first, max)
+  Napi::Value DomainInfoList(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t first = U32(info, 0), max = U32(info, 1);
+    std::vector<hv::v17::DomainInfo> list =
+        Call(env, [&](hv::Session& s) { return s.DomainInfoList(first, max); });
+    Napi::Array a = Napi::Array::New(env, list.size());
+    for (size_t i = 0; i < list.size(); i++) a.Set(static_cast<uint32_t>(i), DomainInfoToJs(env, list[i]));
+    return a;
+  }
+
+  Napi::Value DomainInfo(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t domid = U32(info, 0);
+    hv::v17::DomainInfo d = Call(env, [&](hv::Session& s) { return s.DomainInfo(domid); });
+    return DomainInfoToJs(env, d);
+  }
+
+  Napi::Value Pause(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t domid = U32(info, 0);
+    Call(env, [&](hv::Session& s) { s.Pause(domid); });
+    return env.Undefined();
+  }
+
+  Napi::Value Unpause(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t domid = U32(info, 0);
+    Call(env, [&](hv::Session& s) { s.Unpause(domid); });
+    return env.Undefined();
+  }
+
+  Napi::Value Destroy(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    S(env);  // closed -> throw
+    auto* w = new DestroyWorker(env, session_, U32(info, 0));  // owned by libuv queue
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  }
+
+  Napi::Value SetMaxMem(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t domid = U32(info, 0);
+    double kib = info[1].As<Napi::Number>().DoubleValue();
+    Call(env, [&](hv::Session& s) { s.SetMaxMem(domid, static_cast<uint64_t>(kib)); });
+    return env.Undefined();
+  }
+
+  Napi::Value SetMaxVcpus(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t domid = U32(info, 0), n = U32(info, 1);
+    Call(env, [&](hv::Session& s) { s.SetMaxVcpus(domid, n); });
+    return env.Undefined();
+  }
+
+  Napi::Value VcpuInfo(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t domid = U32(info, 0), vcpu = U32(info, 1);
+    hv::v17::GetVcpuInfo v = Call(env, [&](hv::Session& s) { return s.VcpuInfo(domid, vcpu); });
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("vcpu", v.vcpu);
+    o.Set("online", v.online != 0);
+    o.Set("blocked", v.blocked != 0);
+    o.Set("running", v.running != 0);
+    o.Set("cpuTime", static_cast<double>(v.cpu_time));
+    o.Set("cpu", v.cpu);
+    return o;
+  }
+
+  // getVcpuAffinity(domid, vcpu, nrBits) -> Uint8Array bitmap
+  Napi::Value GetVcpuAffinity(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t domid = U32(info, 0), vcpu = U32(info, 1), bits = U32(info, 2);
+    std::vector<uint8_t> m =
+        Call(env, [&](hv::Session& s) { return s.GetVcpuAffinity(domid, vcpu, bits); });
+    return Bytes(env, m);
+  }
+
+  // setVcpuAffinity(domid, vcpu, Uint8Array bitmap) -> effective bitmap
+  Napi::Value SetVcpuAffinity(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t domid = U32(info, 0), vcpu = U32(info, 1);
+    Napi::Uint8Array in = info[2].As<Napi::Uint8Array>();
+    std::vector<uint8_t> map(in.Data(), in.Data() + in.ByteLength());
+    std::vector<uint8_t> m =
+        Call(env, [&](hv::Session& s) { return s.SetVcpuAffinity(domid, vcpu, map); });
+    return Bytes(env, m);
+  }
+
+  // getCredit(domid, schedId) -> { weight, cap }
+  Napi::Value GetCredit(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t domid = U32(info, 0), sched = U32(info, 1);
+    uint16_t weight = 0, cap = 0;
+    Call(env, [&](hv::Session& s) { s.GetCredit(domid, sched, &weight, &cap); });
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("weight", weight);
+    o.Set("cap", cap);
+    return o;
+  }
+
+  // setCredit(domid, schedId, weight, cap)
+  Napi::Value SetCredit(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t domid = U32(info, 0), sched = U32(info, 1);
+    uint16_t weight = static_cast<uint16_t>(U32(info, 2));
+    uint16_t cap = static_cast<uint16_t>(U32(info, 3));
+    Call(env, [&](hv::Session& s) { s.SetCredit(domid, sched, weight, cap); });
+    return env.Undefined();
+  }
+
+  // Drops this object's reference; a destroy still in flight keeps its own.
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    session_.reset();
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<hv::Session> session_;
+};
+
+// Field offsets of the structs in hv_abi.h, for the header cross-check test.
+Napi::Value HvAbiLayout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  using namespace hv::v17;
+  Napi::Object o = Napi::Object::New(env);
+  auto put = [&](const char* k, size_t v) { o.Set(k, static_cast<double>(v)); };
+#define XV_OFF(T, CT, f) put(#CT "." #f, offsetof(T, f))
+#define XV_SIZE(T, CT) put("sizeof " #CT, sizeof(T))
+  XV_SIZE(Domctl, xen_domctl);
+  XV_OFF(Domctl, xen_domctl, cmd);
+  XV_OFF(Domctl, xen_domctl, interface_version);
+  XV_OFF(Domctl, xen_domctl, domain);
+  XV_OFF(Domctl, xen_domctl, u);
+  XV_SIZE(Sysctl, xen_sysctl);
+  XV_OFF(Sysctl, xen_sysctl, cmd);
+  XV_OFF(Sysctl, xen_sysctl, interface_version);
+  XV_OFF(Sysctl, xen_sysctl, u);
+  XV_SIZE(DomainInfo, xen_domctl_getdomaininfo);
+  XV_OFF(DomainInfo, xen_domctl_getdomaininfo, domain);
+  XV_OFF(DomainInfo, xen_domctl_getdomaininfo, flags);
+  XV_OFF(DomainInfo, xen_domctl_getdomaininfo, tot_pages);
+  XV_OFF(DomainInfo, xen_domctl_getdomaininfo, max_pages);
+  XV_OFF(DomainInfo, xen_domctl_getdomaininfo, outstanding_pages);
+  XV_OFF(DomainInfo, xen_domctl_getdomaininfo, shr_pages);
+  XV_OFF(DomainInfo, xen_domctl_getdomaininfo, paged_pages);
+  XV_OFF(DomainInfo, xen_domctl_getdomaininfo, shared_info_frame);
+  XV_OFF(DomainInfo, xen_domctl_getdomaininfo, cpu_time);
+  XV_OFF(DomainInfo, xen_domctl_getdomaininfo, nr_online_vcpus);
+  XV_OFF(DomainInfo, xen_domctl_getdomaininfo, max_vcpu_id);
+  XV_OFF(DomainInfo, xen_domctl_getdomaininfo, ssidref);
+  XV_OFF(DomainInfo, xen_domctl_getdomaininfo, handle);
+  XV_OFF(DomainInfo, xen_domctl_getdomaininfo, cpupool);
+  XV_OFF(DomainInfo, xen_domctl_getdomaininfo, gpaddr_bits);
+  put("xen_domctl_getdomaininfo.arch_config", offsetof(DomainInfo, arch_emulation_flags));
+  XV_SIZE(GetVcpuInfo, xen_domctl_getvcpuinfo);
+  XV_OFF(GetVcpuInfo, xen_domctl_getvcpuinfo, vcpu);
+  XV_OFF(GetVcpuInfo, xen_domctl_getvcpuinfo, online);
+  XV_OFF(GetVcpuInfo, xen_domctl_getvcpuinfo, blocked);
+  XV_OFF(GetVcpuInfo, xen_domctl_getvcpuinfo, running);
+  XV_OFF(GetVcpuInfo, xen_domctl_getvcpuinfo, cpu_time);
+  XV_OFF(GetVcpuInfo, xen_domctl_getvcpuinfo, cpu);
+  XV_SIZE(VcpuAffinity, xen_domctl_vcpuaffinity);
+  XV_OFF(VcpuAffinity, xen_domctl_vcpuaffinity, vcpu);
+  XV_OFF(VcpuAffinity, xen_domctl_vcpuaffinity, flags);
+  XV_OFF(VcpuAffinity, xen_domctl_vcpuaffinity, cpumap_hard);
+  XV_OFF(VcpuAffinity, xen_domctl_vcpuaffinity, cpumap_soft);
+  XV_SIZE(Bitmap, xenctl_bitmap);
+  XV_OFF(Bitmap, xenctl_bitmap, bitmap);
+  XV_OFF(Bitmap, xenctl_bitmap, nr_bits);
+  XV_SIZE(SchedulerOp, xen_domctl_scheduler_op);
+  XV_OFF(SchedulerOp, xen_domctl_scheduler_op, sched_id);
+  XV_OFF(SchedulerOp, xen_domctl_scheduler_op, cmd);
+  XV_OFF(SchedulerOp, xen_domctl_scheduler_op, u);
+  XV_SIZE(Physinfo, xen_sysctl_physinfo);
+  XV_OFF(Physinfo, xen_sysctl_physinfo, threads_per_core);
+  XV_OFF(Physinfo, xen_sysctl_physinfo, cores_per_socket);
+  XV_OFF(Physinfo, xen_sysctl_physinfo, nr_cpus);
+  XV_OFF(Physinfo, xen_sysctl_physinfo, max_cpu_id);
+  XV_OFF(Physinfo, xen_sysctl_physinfo, nr_nodes);
+  XV_OFF(Physinfo, xen_sysctl_physinfo, max_node_id);
+  XV_OFF(Physinfo, xen_sysctl_physinfo, cpu_khz);
+  XV_OFF(Physinfo, xen_sysctl_physinfo, capabilities);
+  XV_OFF(Physinfo, xen_sysctl_physinfo, total_pages);
+  XV_OFF(Physinfo, xen_sysctl_physinfo, free_pages);
+  XV_OFF(Physinfo, xen_sysctl_physinfo, scrub_pages);
+  XV_OFF(Physinfo, xen_sysctl_physinfo, outstanding_pages);
+  XV_OFF(Physinfo, xen_sysctl_physinfo, max_mfn);
+  XV_OFF(Physinfo, xen_sysctl_physinfo, hw_cap);
+  XV_SIZE(GetDomainInfoList, xen_sysctl_getdomaininfolist);
+  XV_OFF(GetDomainInfoList, xen_sysctl_getdomaininfolist, first_domain);
+  XV_OFF(GetDomainInfoList, xen_sysctl_getdomaininfolist, max_domains);
+  XV_OFF(GetDomainInfoList, xen_sysctl_getdomaininfolist, buffer);
+  XV_OFF(GetDomainInfoList, xen_sysctl_getdomaininfolist, num_domains);
+#undef XV_OFF
+#undef XV_SIZE
+  // op numbers, checked against the header's #defines
+  put("XEN_DOMCTL_destroydomain", hv::kDomctlDestroyDomain);
+  put("XEN_DOMCTL_pausedomain", hv::kDomctlPauseDomain);
+  put("XEN_DOMCTL_unpausedomain", hv::kDomctlUnpauseDomain);
+  put("XEN_DOMCTL_getdomaininfo", hv::kDomctlGetDomainInfo);
+  put("XEN_DOMCTL_setvcpuaffinity", hv::kDomctlSetVcpuAffinity);
+  put("XEN_DOMCTL_getvcpuaffinity", hv::kDomctlGetVcpuAffinity);
+  put("XEN_DOMCTL_max_mem", hv::kDomctlMaxMem);
+  put("XEN_DOMCTL_getvcpuinfo", hv::kDomctlGetVcpuInfo);
+  put("XEN_DOMCTL_max_vcpus", hv::kDomctlMaxVcpus);
+  put("XEN_DOMCTL_scheduler_op", hv::kDomctlSchedulerOp);
+  put("XEN_SYSCTL_physinfo", hv::kSysctlPhysinfo);
+  put("XEN_SYSCTL_sched_id", hv::kSysctlSchedId);
+  put("XEN_SYSCTL_getdomaininfolist", hv::kSysctlGetDomainInfoList);
+  put("XEN_SCHEDULER_CREDIT", hv::kSchedulerCredit);
+  put("XEN_SCHEDULER_CREDIT2", hv::kSchedulerCredit2);
+  put("XEN_DOMCTL_SCHEDOP_putinfo", hv::kSchedOpPutInfo);
+  put("XEN_DOMCTL_SCHEDOP_getinfo", hv::kSchedOpGetInfo);
+  put("XEN_VCPUAFFINITY_HARD", hv::kVcpuAffinityHard);
+  put("XEN_DOMINF_dying", hv::kDomInfDying);
+  put("XEN_DOMINF_hvm_guest", hv::kDomInfHvm);
+  put("XEN_DOMINF_shutdown", hv::kDomInfShutdown);
+  put("XEN_DOMINF_paused", hv::kDomInfPaused);
+  put("XEN_DOMINF_blocked", hv::kDomInfBlocked);
+  put("XEN_DOMINF_running", hv::kDomInfRunning);
+  put("__HYPERVISOR_xen_version", hv::kHypercallXenVersion);
+  put("__HYPERVISOR_sysctl", hv::kHypercallSysctl);
+  put("__HYPERVISOR_domctl", hv::kHypercallDomctl);
+  put("XENVER_version", hv::kXenVerVersion);
+  put("XENVER_extraversion", hv::kXenVerExtraversion);
+  put("XENVER_capabilities", hv::kXenVerCapabilities);
+  put("DOMID_FIRST_RESERVED", hv::kFirstReservedDomid);
+  return o;
+}
+
+// The interface version table, so TypeScript can show what this build supports.
+Napi::Value HvKnownVersions(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array a = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (const auto& row : hv::kInterfaceVersions) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("xen", row.xen);
+    o.Set("sysctl", row.sysctl);
+    o.Set("domctl", row.domctl);
+    o.Set("layout", row.layout);
+    a.Set(i++, o);
+  }
+  return a;
+}
+
+}  // namespace
+
+void InitHypervisor(Napi::Env env, Napi::Object exports) {
+  exports.Set("Hypervisor", Hypervisor::Define(env));
+  exports.Set("hvAbiLayout", Napi::Function::New(env, HvAbiLayout, "hvAbiLayout"));
+  exports.Set("hvKnownVersions", Napi::Function::New(env, HvKnownVersions, "hvKnownVersions"));
+}
+
 }  // namespace xenvirt

@@ -1,0 +1,383 @@
+// Hypervisor session: interface version probe and the domctl/sysctl calls (hv_session.h).
+#include "hv_session.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace xenvirt {
+namespace hv {
+
+namespace {
+
+// Where things live inside the one-page call buffer. Pointers handed to Xen must point
+// into hypercall memory, so the bitmap and strings get their own slots next to the op.
+constexpr size_t kOpOffset = 0;
+constexpr size_t kBitmapOffset = 512;
+constexpr size_t kMaxBitmapBytes = 512;  // 4096 CPUs
+constexpr size_t kCapsOffset = 1024;
+constexpr size_t kExtraOffset = 2048;
+constexpr size_t kCallBufferBytes = 4096;
+// Domains fetched per getdomaininfolist call: one batch covers typical hosts; Xen only
+// writes the entries it fills, so a bigger buffer costs memory, not time.
+constexpr uint32_t kListBatch = 256;
+
+static_assert(sizeof(v17::Domctl) <= kBitmapOffset, "op slot too small");
+static_assert(sizeof(v17::Sysctl) <= kBitmapOffset, "op slot too small");
+
+std::string Hex(uint32_t v) {
+  char b[16];
+  snprintf(b, sizeof b, "0x%x", v);
+  return b;
+}
+
+std::string DomainText(uint32_t domid) { return "domain " + std::to_string(domid); }
+
+// Map a failed call to the error users see: a missing domain is the one failure
+// callers routinely branch on, everything else names the call and the errno.
+[[noreturn]] void Fail(const std::string& what, uint32_t domid, long r, bool hasDomain) {
+  int e = static_cast<int>(-r);
+  if (hasDomain && e == ESRCH) {
+    throw HvError{"VIR_ERR_NO_DOMAIN", "no domain with id " + std::to_string(domid), e};
+  }
+  std::string msg = what + (hasDomain ? " (" + DomainText(domid) + ")" : "") +
+                    " failed: " + strerror(e);
+  throw HvError{"VIR_ERR_XEN_CALL", msg, e};
+}
+
+bool InTable(uint32_t v, bool domctl) {
+  for (const auto& row : kInterfaceVersions) {
+    if ((domctl ? row.domctl : row.sysctl) == v) return true;
+  }
+  return false;
+}
+
+std::vector<uint32_t> Candidates(const std::vector<uint32_t>& given, bool domctl) {
+  if (!given.empty()) return given;
+  std::vector<uint32_t> out;
+  for (const auto& row : kInterfaceVersions) {
+    uint32_t v = domctl ? row.domctl : row.sysctl;
+    bool seen = false;
+    for (uint32_t o : out) seen = seen || o == v;
+    if (!seen) out.push_back(v);
+  }
+  return out;
+}
+
+std::string ListText(const std::vector<uint32_t>& vs) {
+  std::string s;
+  for (uint32_t v : vs) s += (s.empty() ? "" : ", ") + Hex(v);
+  return s;
+}
+
+}  // namespace
+
+std::string KnownVersionsText(bool domctl) {
+  std::string s;
+  for (const auto& row : kInterfaceVersions) {
+    s += (s.empty() ? "" : ", ") + Hex(domctl ? row.domctl : row.sysctl) + " (Xen " +
+         row.xen + ")";
+  }
+  return s;
+}
+
+Session::Session(const ProbeOptions& probe) {
+  buf_ = privcmd_.Alloc(kCallBufferBytes);
+  Probe(probe);
+}
+
+long Session::DoDomctl(HypercallBuffer& b, v17::Domctl& d) {
+  d.interface_version = domctlVersion_;
+  auto* slot = static_cast<uint8_t*>(b.data()) + kOpOffset;
+  memcpy(slot, &d, sizeof d);
+  long r = privcmd_.Hypercall(kHypercallDomctl, reinterpret_cast<uintptr_t>(slot));
+  memcpy(&d, slot, sizeof d);
+  return r;
+}
+
+long Session::DoSysctl(HypercallBuffer& b, v17::Sysctl& s) {
+  s.interface_version = sysctlVersion_;
+  auto* slot = static_cast<uint8_t*>(b.data()) + kOpOffset;
+  memcpy(slot, &s, sizeof s);
+  long r = privcmd_.Hypercall(kHypercallSysctl, reinterpret_cast<uintptr_t>(slot));
+  memcpy(&s, slot, sizeof s);
+  return r;
+}
+
+// Xen refuses a domctl/sysctl whose interface version differs from its own with EACCES,
+// so asking with each known version in turn finds the one it speaks (as libvirt did).
+void Session::Probe(const ProbeOptions& probe) {
+  std::lock_guard<std::mutex> lock(mu_);
+  long ver = privcmd_.Hypercall(kHypercallXenVersion, kXenVerVersion, 0);
+  if (ver < 0) Fail("xen_version", 0, ver, false);
+  std::string xen = std::to_string(ver >> 16) + "." + std::to_string(ver & 0xffff);
+
+  auto refuse = [&](const char* kind, const std::vector<uint32_t>& tried) {
+    throw HvError{"VIR_ERR_XEN_CALL",
+                  "Xen " + xen + " refuses every " + kind + " interface version tried (" +
+                      ListText(tried) + "); this xenvirt build knows " +
+                      KnownVersionsText(std::string(kind) == "domctl") +
+                      ": add the new version's row to native/hv_abi.h",
+                  EACCES};
+  };
+  auto denied = [&](long r) {
+    if (r == -EPERM) {
+      throw HvError{"VIR_ERR_NO_XEN",
+                    "this domain may not control the hypervisor (not dom0 or lacking "
+                    "privilege): Xen " + xen + " answered EPERM",
+                    EPERM};
+    }
+  };
+
+  std::vector<uint32_t> sys = Candidates(probe.sysctl, false);
+  bool found = false;
+  for (uint32_t v : sys) {
+    sysctlVersion_ = v;
+    v17::Sysctl s{};
+    s.cmd = kSysctlSchedId;  // small, side-effect free, present in every release
+    long r = DoSysctl(*buf_, s);
+    if (r == -EACCES) continue;
+    denied(r);
+    if (r < 0) Fail("sysctl sched_id (interface probe)", 0, r, false);
+    found = true;
+    break;
+  }
+  if (!found) refuse("sysctl", sys);
+
+  std::vector<uint32_t> dom = Candidates(probe.domctl, true);
+  found = false;
+  for (uint32_t v : dom) {
+    domctlVersion_ = v;
+    v17::Domctl d{};
+    d.cmd = kDomctlGetDomainInfo;
+    d.domain = 0;
+    long r = DoDomctl(*buf_, d);
+    if (r == -EACCES) continue;
+    denied(r);
+    if (r < 0 && r != -ESRCH) Fail("domctl getdomaininfo (interface probe)", 0, r, false);
+    found = true;
+    break;
+  }
+  if (!found) refuse("domctl", dom);
+
+  // A version outside the table would be read with the wrong struct layout.
+  for (const auto& row : kInterfaceVersions) {
+    if (row.sysctl == sysctlVersion_ && row.domctl == domctlVersion_) layout_ = row.layout;
+  }
+  if (*layout_ == '\0' || !InTable(sysctlVersion_, false) || !InTable(domctlVersion_, true)) {
+    throw HvError{"VIR_ERR_XEN_CALL",
+                  "Xen " + xen + " speaks sysctl " + Hex(sysctlVersion_) + " / domctl " +
+                      Hex(domctlVersion_) + ", a pair this xenvirt build has no struct "
+                      "layout for (known: domctl " + KnownVersionsText(true) + ")",
+                  0};
+  }
+}
+
+XenVersion Session::Version() {
+  std::lock_guard<std::mutex> lock(mu_);
+  XenVersion out;
+  long v = privcmd_.Hypercall(kHypercallXenVersion, kXenVerVersion, 0);
+  if (v < 0) Fail("xen_version", 0, v, false);
+  out.major = static_cast<unsigned>(v >> 16);
+  out.minor = static_cast<unsigned>(v & 0xffff);
+  auto* base = static_cast<char*>(buf_->data());
+  char* extra = base + kExtraOffset;
+  memset(extra, 0, kXenExtraversionLen);
+  long r = privcmd_.Hypercall(kHypercallXenVersion, kXenVerExtraversion,
+                              reinterpret_cast<uintptr_t>(extra));
+  if (r < 0) Fail("xen_version extraversion", 0, r, false);
+  out.extra.assign(extra, strnlen(extra, kXenExtraversionLen));
+  char* caps = base + kCapsOffset;
+  memset(caps, 0, kXenCapabilitiesLen);
+  r = privcmd_.Hypercall(kHypercallXenVersion, kXenVerCapabilities,
+                         reinterpret_cast<uintptr_t>(caps));
+  if (r < 0) Fail("xen_version capabilities", 0, r, false);
+  out.capabilities.assign(caps, strnlen(caps, kXenCapabilitiesLen));
+  return out;
+}
+
+v17::Physinfo Session::Physinfo() {
+  std::lock_guard<std::mutex> lock(mu_);
+  v17::Sysctl s{};
+  s.cmd = kSysctlPhysinfo;
+  long r = DoSysctl(*buf_, s);
+  if (r < 0) Fail("sysctl physinfo", 0, r, false);
+  return s.u.physinfo;
+}
+
+uint32_t Session::SchedId() {
+  std::lock_guard<std::mutex> lock(mu_);
+  v17::Sysctl s{};
+  s.cmd = kSysctlSchedId;
+  long r = DoSysctl(*buf_, s);
+  if (r < 0) Fail("sysctl sched_id", 0, r, false);
+  return s.u.sched_id;
+}
+
+std::vector<v17::DomainInfo> Session::DomainInfoList(uint32_t first, uint32_t max) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!listBuf_) listBuf_ = privcmd_.Alloc(kListBatch * sizeof(v17::DomainInfo));
+  auto* entries = static_cast<v17::DomainInfo*>(listBuf_->data());
+  std::vector<v17::DomainInfo> out;
+  while (out.size() < max && first < kFirstReservedDomid) {
+    uint32_t want = kListBatch;
+    if (max - out.size() < want) want = static_cast<uint32_t>(max - out.size());
+    v17::Sysctl s{};
+    s.cmd = kSysctlGetDomainInfoList;
+    s.u.getdomaininfolist.first_domain = static_cast<uint16_t>(first);
+    s.u.getdomaininfolist.max_domains = want;
+    s.u.getdomaininfolist.buffer = reinterpret_cast<uintptr_t>(entries);
+    long r = DoSysctl(*buf_, s);
+    if (r < 0) Fail("sysctl getdomaininfolist", 0, r, false);
+    uint32_t n = s.u.getdomaininfolist.num_domains;
+    if (n > want) n = want;  // never trust a count past the buffer
+    out.insert(out.end(), entries, entries + n);
+    if (n < want) break;
+    first = static_cast<uint32_t>(entries[n - 1].domain) + 1;
+  }
+  return out;
+}
+
+v17::DomainInfo Session::DomainInfo(uint32_t domid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  v17::Domctl d{};
+  d.cmd = kDomctlGetDomainInfo;
+  d.domain = static_cast<uint16_t>(domid);
+  long r = DoDomctl(*buf_, d);
+  if (r < 0) Fail("domctl getdomaininfo", domid, r, true);
+  // Xen 4.17 answers with the next domain at or above the id asked for.
+  if (d.u.getdomaininfo.domain != domid) Fail("domctl getdomaininfo", domid, -ESRCH, true);
+  return d.u.getdomaininfo;
+}
+
+void Session::Pause(uint32_t domid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  v17::Domctl d{};
+  d.cmd = kDomctlPauseDomain;
+  d.domain = static_cast<uint16_t>(domid);
+  long r = DoDomctl(*buf_, d);
+  if (r < 0) Fail("domctl pausedomain", domid, r, true);
+}
+
+void Session::Unpause(uint32_t domid) {
+  std::lock_guard<std::mutex> lock(mu_);
+  v17::Domctl d{};
+  d.cmd = kDomctlUnpauseDomain;
+  d.domain = static_cast<uint16_t>(domid);
+  long r = DoDomctl(*buf_, d);
+  if (r < 0) Fail("domctl unpausedomain", domid, r, true);
+}
+
+void Session::Destroy(uint32_t domid) {
+  // Own buffer: this runs on a worker thread while the JS thread may use buf_.
+  std::unique_ptr<HypercallBuffer> b = privcmd_.Alloc(kCallBufferBytes);
+  long r;
+  do {
+    // Xen returns EAGAIN while it is still tearing the domain down; ask again.
+    v17::Domctl d{};
+    d.cmd = kDomctlDestroyDomain;
+    d.domain = static_cast<uint16_t>(domid);
+    r = DoDomctl(*b, d);
+  } while (r == -EAGAIN || r == -EINTR);
+  if (r < 0) Fail("domctl destroydomain", domid, r, true);
+}
+
+void Session::SetMaxMem(uint32_t domid, uint64_t kib) {
+  std::lock_guard<std::mutex> lock(mu_);
+  v17::Domctl d{};
+  d.cmd = kDomctlMaxMem;
+  d.domain = static_cast<uint16_t>(domid);
+  d.u.max_memkb = kib;
+  long r = DoDomctl(*buf_, d);
+  if (r < 0) Fail("domctl max_mem", domid, r, true);
+}
+
+void Session::SetMaxVcpus(uint32_t domid, uint32_t max) {
+  std::lock_guard<std::mutex> lock(mu_);
+  v17::Domctl d{};
+  d.cmd = kDomctlMaxVcpus;
+  d.domain = static_cast<uint16_t>(domid);
+  d.u.max_vcpus = max;
+  long r = DoDomctl(*buf_, d);
+  if (r < 0) Fail("domctl max_vcpus", domid, r, true);
+}
+
+v17::GetVcpuInfo Session::VcpuInfo(uint32_t domid, uint32_t vcpu) {
+  std::lock_guard<std::mutex> lock(mu_);
+  v17::Domctl d{};
+  d.cmd = kDomctlGetVcpuInfo;
+  d.domain = static_cast<uint16_t>(domid);
+  d.u.getvcpuinfo.vcpu = vcpu;
+  long r = DoDomctl(*buf_, d);
+  if (r < 0) Fail("domctl getvcpuinfo (vcpu " + std::to_string(vcpu) + ")", domid, r, true);
+  return d.u.getvcpuinfo;
+}
+
+std::vector<uint8_t> Session::GetVcpuAffinity(uint32_t domid, uint32_t vcpu, uint32_t nrBits) {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t bytes = (nrBits + 7) / 8;
+  if (bytes == 0 || bytes > kMaxBitmapBytes) {
+    throw HvError{"VIR_ERR_INVALID_ARG", "cpu bitmap size out of range", 0};
+  }
+  auto* map = static_cast<uint8_t*>(buf_->data()) + kBitmapOffset;
+  memset(map, 0, bytes);
+  v17::Domctl d{};
+  d.cmd = kDomctlGetVcpuAffinity;
+  d.domain = static_cast<uint16_t>(domid);
+  d.u.vcpuaffinity.vcpu = vcpu;
+  d.u.vcpuaffinity.flags = kVcpuAffinityHard;
+  d.u.vcpuaffinity.cpumap_hard.bitmap = reinterpret_cast<uintptr_t>(map);
+  d.u.vcpuaffinity.cpumap_hard.nr_bits = static_cast<uint32_t>(bytes * 8);
+  long r = DoDomctl(*buf_, d);
+  if (r < 0) Fail("domctl getvcpuaffinity (vcpu " + std::to_string(vcpu) + ")", domid, r, true);
+  return std::vector<uint8_t>(map, map + bytes);
+}
+
+std::vector<uint8_t> Session::SetVcpuAffinity(uint32_t domid, uint32_t vcpu,
+                                              const std::vector<uint8_t>& in) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (in.empty() || in.size() > kMaxBitmapBytes) {
+    throw HvError{"VIR_ERR_INVALID_ARG", "cpu bitmap size out of range", 0};
+  }
+  auto* map = static_cast<uint8_t*>(buf_->data()) + kBitmapOffset;
+  memcpy(map, in.data(), in.size());
+  v17::Domctl d{};
+  d.cmd = kDomctlSetVcpuAffinity;
+  d.domain = static_cast<uint16_t>(domid);
+  d.u.vcpuaffinity.vcpu = vcpu;
+  d.u.vcpuaffinity.flags = kVcpuAffinityHard;
+  d.u.vcpuaffinity.cpumap_hard.bitmap = reinterpret_cast<uintptr_t>(map);
+  d.u.vcpuaffinity.cpumap_hard.nr_bits = static_cast<uint32_t>(in.size() * 8);
+  long r = DoDomctl(*buf_, d);
+  if (r < 0) Fail("domctl setvcpuaffinity (vcpu " + std::to_string(vcpu) + ")", domid, r, true);
+  return std::vector<uint8_t>(map, map + in.size());
+}
+
+void Session::GetCredit(uint32_t domid, uint32_t schedId, uint16_t* weight, uint16_t* cap) {
+  std::lock_guard<std::mutex> lock(mu_);
+  v17::Domctl d{};
+  d.cmd = kDomctlSchedulerOp;
+  d.domain = static_cast<uint16_t>(domid);
+  d.u.scheduler_op.sched_id = schedId;
+  d.u.scheduler_op.cmd = kSchedOpGetInfo;
+  long r = DoDomctl(*buf_, d);
+  if (r < 0) Fail("domctl scheduler_op getinfo", domid, r, true);
+  *weight = d.u.scheduler_op.u.credit.weight;
+  *cap = d.u.scheduler_op.u.credit.cap;
+}
+
+void Session::SetCredit(uint32_t domid, uint32_t schedId, uint16_t weight, uint16_t cap) {
+  std::lock_guard<std::mutex> lock(mu_);
+  v17::Domctl d{};
+  d.cmd = kDomctlSchedulerOp;
+  d.domain = static_cast<uint16_t>(domid);
+  d.u.scheduler_op.sched_id = schedId;
+  d.u.scheduler_op.cmd = kSchedOpPutInfo;
+  d.u.scheduler_op.u.credit.weight = weight;
+  d.u.scheduler_op.u.credit.cap = cap;
+  long r = DoDomctl(*buf_, d);
+  if (r < 0) Fail("domctl scheduler_op putinfo", domid, r, true);
+}
+
+}  // namespace hv
+}  // namespace xenvirt
