@@ -4,5 +4,30 @@
  */
 export { VirError, ErrorCode, ErrorDomain, isVirError } from './errors.js';
 export type { VirErrorOptions } from './errors.js';
+
+// Drivers register themselves by URI scheme when their module loads.
+import './drivers/test/index.js';
+
+export { connect, Connection } from './connection.js';
+export { Domain } from './domain-handle.js';
+export { Network } from './network-handle.js';
+export { registerDriver } from './registry.js';
+export type {
+  ConnectOptions,
+  DomainInfo,
+  DomainRef,
+  DomainState,
+  DriverRegistration,
+  HypervisorDriver,
+  ListDomainsFlags,
+  NativeFormat,
+  NetworkDriver,
+  NetworkRef,
+  NodeInfo,
+  OpenContext,
+  OpenedDrivers,
+  VcpuInfo,
+  XMLDescFlags,
+} from './driver.js';
 export { XenStore, XenStoreError, Watch as XenStoreWatch, Transaction as XenStoreTransaction } from './xenstore/index.js';
 export type { Permission as XenStorePermission, WatchEvent as XenStoreWatchEvent, XenStoreOpenOptions, TransactionOptions as XenStoreTransactionOptions } from './xenstore/index.js';
