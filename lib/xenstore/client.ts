@@ -30,6 +30,16 @@ function checkDomid(domid: unknown): asserts domid is number {
   }
 }
 
+/** Run `check`, then `go`; a failed check becomes a rejected promise, not a throw. */
+function guarded<T>(check: () => void, go: () => Promise<T>): Promise<T> {
+  try {
+    check();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return go();
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class XenStore extends EventEmitter implements Link {
@@ -124,25 +134,21 @@ export class XenStore extends EventEmitter implements Link {
 
   /** The home path of a domain, e.g. /local/domain/3. */
   getDomainPath(domid: number): Promise<string> {
-    checkDomid(domid);
-    return this.call(XsType.GET_DOMAIN_PATH, 0, domidPayload(domid), 'getDomainPath', undefined, decodeString);
+    return guarded(() => checkDomid(domid), () => this.call(XsType.GET_DOMAIN_PATH, 0, domidPayload(domid), 'getDomainPath', undefined, decodeString));
   }
 
   /** Tell xenstored about a new domain's ring (fires @introduceDomain). dom0 only. */
   introduceDomain(domid: number, mfn: number | bigint, port: number): Promise<void> {
-    checkDomid(domid);
-    return this.call(XsType.INTRODUCE, 0, introducePayload(domid, mfn, port), 'introduceDomain', undefined, ignore);
+    return guarded(() => checkDomid(domid), () => this.call(XsType.INTRODUCE, 0, introducePayload(domid, mfn, port), 'introduceDomain', undefined, ignore));
   }
 
   /** Forget a domain (fires @releaseDomain). dom0 only. */
   releaseDomain(domid: number): Promise<void> {
-    checkDomid(domid);
-    return this.call(XsType.RELEASE, 0, domidPayload(domid), 'releaseDomain', undefined, ignore);
+    return guarded(() => checkDomid(domid), () => this.call(XsType.RELEASE, 0, domidPayload(domid), 'releaseDomain', undefined, ignore));
   }
 
   isDomainIntroduced(domid: number): Promise<boolean> {
-    checkDomid(domid);
-    return this.call(XsType.IS_DOMAIN_INTRODUCED, 0, domidPayload(domid), 'isDomainIntroduced', undefined, (b) => decodeString(b) === 'T');
+    return guarded(() => checkDomid(domid), () => this.call(XsType.IS_DOMAIN_INTRODUCED, 0, domidPayload(domid), 'isDomainIntroduced', undefined, (b) => decodeString(b) === 'T'));
   }
 
   // --- transactions --------------------------------------------------------------------

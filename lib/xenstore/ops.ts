@@ -16,6 +16,7 @@ export interface Link {
 
 const ignore = (_: Buffer): void => undefined;
 const asBuffer = (b: Buffer): Buffer => b;
+const asString = (b: Buffer): string => b.toString('utf8');
 /** How often a DIRECTORY_PART listing restarts because the node kept changing. */
 const DIRECTORY_RESTARTS = 8;
 
@@ -55,53 +56,57 @@ export class NodeOps {
     return this.link.call(type, this.txId, payload, op, path, decode);
   }
 
-  private guard(path: unknown): asserts path is string {
-    this.check();
-    validatePath(path);
+  /**
+   * Validate, build the payload and send; a bad argument becomes a rejected promise
+   * (never a synchronous throw), like every other failure.
+   */
+  private run<T>(type: number, op: string, path: string, build: () => Buffer, decode: (b: Buffer) => T): Promise<T> {
+    let payload: Buffer;
+    try {
+      this.check();
+      validatePath(path);
+      payload = build();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.send(type, payload, op, path, decode);
   }
 
   /** The node's value as UTF-8 text. */
   read(path: string): Promise<string> {
-    this.guard(path);
-    return this.send(XsType.READ, pathPayload(path), 'read', path, (b) => b.toString('utf8'));
+    return this.run(XsType.READ, 'read', path, () => pathPayload(path), asString);
   }
 
   /** The node's value as bytes. */
   readBuffer(path: string): Promise<Buffer> {
-    this.guard(path);
-    return this.send(XsType.READ, pathPayload(path), 'read', path, asBuffer);
+    return this.run(XsType.READ, 'read', path, () => pathPayload(path), asBuffer);
   }
 
   /** Create or replace the node's value (creating missing parents). */
   write(path: string, value: string | Uint8Array): Promise<void> {
-    this.guard(path);
-    if (typeof value !== 'string' && !(value instanceof Uint8Array)) {
-      return Promise.reject(
-        new XenStoreError(`xenstore write ${path}: value must be a string or a Buffer`, { code: ErrorCode.INVALID_ARG, syscall: 'EINVAL', path }),
-      );
-    }
-    const payload = writePayload(path, value);
-    if (payload.length > PAYLOAD_MAX) {
-      return Promise.reject(
-        new XenStoreError(`xenstore write ${path}: path and value take ${payload.length} bytes, over the protocol's ${PAYLOAD_MAX}`, {
+    return this.run(XsType.WRITE, 'write', path, () => {
+      if (typeof value !== 'string' && !(value instanceof Uint8Array)) {
+        throw new XenStoreError(`xenstore write ${path}: value must be a string or a Buffer`, { code: ErrorCode.INVALID_ARG, syscall: 'EINVAL', path });
+      }
+      const payload = writePayload(path, value);
+      if (payload.length > PAYLOAD_MAX) {
+        throw new XenStoreError(`xenstore write ${path}: path and value take ${payload.length} bytes, over the protocol's ${PAYLOAD_MAX}`, {
           syscall: 'E2BIG',
           path,
-        }),
-      );
-    }
-    return this.send(XsType.WRITE, payload, 'write', path, ignore);
+        });
+      }
+      return payload;
+    }, ignore);
   }
 
   /** Create the node (and parents) with an empty value; an existing node is left alone. */
   mkdir(path: string): Promise<void> {
-    this.guard(path);
-    return this.send(XsType.MKDIR, pathPayload(path), 'mkdir', path, ignore);
+    return this.run(XsType.MKDIR, 'mkdir', path, () => pathPayload(path), ignore);
   }
 
   /** Remove the node and everything below it. */
   rm(path: string): Promise<void> {
-    this.guard(path);
-    return this.send(XsType.RM, pathPayload(path), 'rm', path, ignore);
+    return this.run(XsType.RM, 'rm', path, () => pathPayload(path), ignore);
   }
 
   /**
@@ -110,9 +115,8 @@ export class NodeOps {
    * (C xenstored answers E2BIG first), restarting if the node changes meanwhile.
    */
   async directory(path: string): Promise<string[]> {
-    this.guard(path);
     try {
-      return await this.send(XsType.DIRECTORY, pathPayload(path), 'directory', path, decodeList);
+      return await this.run(XsType.DIRECTORY, 'directory', path, () => pathPayload(path), decodeList);
     } catch (e) {
       if (!(e instanceof XenStoreError) || e.syscall !== 'E2BIG') throw e;
     }
@@ -135,18 +139,18 @@ export class NodeOps {
 
   /** The node's permissions; the first entry is the owner and the default for others. */
   getPerms(path: string): Promise<Permission[]> {
-    this.guard(path);
-    return this.send(XsType.GET_PERMS, pathPayload(path), 'getPerms', path, decodePerms);
+    return this.run(XsType.GET_PERMS, 'getPerms', path, () => pathPayload(path), decodePerms);
   }
 
   setPerms(path: string, perms: readonly Permission[]): Promise<void> {
-    this.guard(path);
-    checkPerms(perms);
-    const payload = setPermsPayload(path, perms);
-    if (payload.length > PAYLOAD_MAX) {
-      return Promise.reject(new XenStoreError(`xenstore setPerms ${path}: too many permission entries`, { syscall: 'E2BIG', path }));
-    }
-    return this.send(XsType.SET_PERMS, payload, 'setPerms', path, ignore);
+    return this.run(XsType.SET_PERMS, 'setPerms', path, () => {
+      checkPerms(perms);
+      const payload = setPermsPayload(path, perms);
+      if (payload.length > PAYLOAD_MAX) {
+        throw new XenStoreError(`xenstore setPerms ${path}: too many permission entries`, { syscall: 'E2BIG', path });
+      }
+      return payload;
+    }, ignore);
   }
 }
 
