@@ -31,3 +31,5 @@ export type {
 } from './driver.js';
 export { XenStore, XenStoreError, Watch as XenStoreWatch, Transaction as XenStoreTransaction } from './xenstore/index.js';
 export type { Permission as XenStorePermission, WatchEvent as XenStoreWatchEvent, XenStoreOpenOptions, TransactionOptions as XenStoreTransactionOptions } from './xenstore/index.js';
+export { xmlFromNative, xmlToNative, xenCapabilities } from './convert/index.js';
+export type { ConvertOptions, XendConfigVersion, XenCapabilitiesInput } from './convert/index.js';

@@ -199,7 +199,8 @@ function parseDisk(el: XmlElement): DiskDef {
   let dev = reqAttr(tgt, 'dev');
   if (dev.startsWith('ioemu:')) dev = dev.slice(6); // old xend spelling of an emulated disk
   d.target.dev = dev;
-  if (attr(tgt, 'bus') !== undefined) d.target.bus = attr(tgt, 'bus');
+  const bus = attr(tgt, 'bus') ?? defaultBus(dev);
+  if (bus !== undefined) d.target.bus = bus;
   if (child(el, 'readonly')) d.readonly = true;
   if (child(el, 'shareable')) d.shareable = true;
   const addr = child(el, 'address');
@@ -213,6 +214,40 @@ function parseDisk(el: XmlElement): DiskDef {
     };
   }
   return d;
+}
+
+/** The bus a disk name implies when the XML gives none (libvirt's rule). */
+function defaultBus(dev: string): string | undefined {
+  if (dev.startsWith('hd')) return 'ide';
+  if (dev.startsWith('sd')) return 'scsi';
+  if (dev.startsWith('xvd')) return 'xen';
+  if (dev.startsWith('vd')) return 'virtio';
+  if (dev.startsWith('fd')) return 'fdc';
+  return undefined;
+}
+
+function diskNameIndex(dev: string): number {
+  const m = /^(?:hd|sd|xvd|vd|fd)([a-z]+)/.exec(dev);
+  if (!m) return -1;
+  let n = 0;
+  for (const ch of m[1]!) n = n * 26 + (ch.charCodeAt(0) - 96);
+  return n - 1;
+}
+
+/**
+ * Disks are kept ordered by target within each bus, as libvirt keeps them, so that
+ * every format lists hda before hdc whatever order the XML used.
+ */
+function insertDisk(disks: DiskDef[], d: DiskDef): void {
+  const idx = diskNameIndex(d.target.dev);
+  let at = disks.length;
+  for (let i = disks.length - 1; i >= 0; i--) {
+    const o = disks[i]!;
+    if (o.target.bus !== d.target.bus) continue;
+    if (diskNameIndex(o.target.dev) > idx) at = i;
+    else break;
+  }
+  disks.splice(at, 0, d);
 }
 
 function parseInterface(el: XmlElement, inactive: boolean): InterfaceDef {
@@ -333,7 +368,7 @@ function parseDevices(el: XmlElement | undefined, inactive: boolean): DomainDef[
   for (const c of el.children) {
     switch (c.name) {
       case 'emulator': dv.emulator = c.text.trim(); break;
-      case 'disk': dv.disks.push(parseDisk(c)); break;
+      case 'disk': insertDisk(dv.disks, parseDisk(c)); break;
       case 'controller': {
         const ctl: DomainDef['devices']['controllers'][number] = { type: reqAttr(c, 'type'), index: intAttr(c, 'index') ?? 0 };
         if (attr(c, 'model') !== undefined) ctl.model = attr(c, 'model');
@@ -412,7 +447,8 @@ export function parseDomainXML(xml: string, opts: { inactive?: boolean } = {}): 
   if (currentMemory > memory) currentMemory = memory;
 
   const osEl = child(root, 'os');
-  if (!osEl) throw bad('missing <os> in domain XML');
+  // A Xen guest defined by its bootloader alone needs no <os>: it is paravirtualised.
+  if (!osEl && !(type === 'xen' && child(root, 'bootloader'))) throw bad('missing <os> in domain XML');
 
   const def: DomainDef = {
     type,
@@ -421,7 +457,7 @@ export function parseDomainXML(xml: string, opts: { inactive?: boolean } = {}): 
     memory,
     currentMemory,
     vcpus: 1,
-    os: parseOS(osEl),
+    os: osEl ? parseOS(osEl) : { type: 'linux' },
     clock: parseClock(child(root, 'clock')),
     onPoweroff: childTextOr(root, 'on_poweroff', 'destroy'),
     onReboot: childTextOr(root, 'on_reboot', 'restart'),
