@@ -253,6 +253,9 @@ class XsConnection : public Napi::ObjectWrap<XsConnection> {
     Napi::CallbackScope cbScope(env, *self->asyncContext_);
     try {
       if (status < 0) {
+        // libuv reports EPOLLERR as EBADF; a read tells the real story (usually the
+        // daemon went away: EOF or ECONNRESET).
+        self->ReadAvailable(env);
         self->Fail(env, "VIR_ERR_RPC", std::string("XenStore poll failed: ") + uv_strerror(status), -status);
         return;
       }
@@ -289,7 +292,11 @@ class XsConnection : public Napi::ObjectWrap<XsConnection> {
           return;
         }
         int err = errno;
-        Fail(env, "VIR_ERR_RPC", std::string("cannot write to XenStore: ") + std::strerror(err), err);
+        Fail(env, "VIR_ERR_RPC",
+             err == EPIPE || err == ECONNRESET
+                 ? std::string("xenstored closed the connection (") + std::strerror(err) + ")"
+                 : std::string("cannot write to XenStore: ") + std::strerror(err),
+             err);
         return;
       }
       size_t left = static_cast<size_t>(n);
@@ -318,7 +325,10 @@ class XsConnection : public Napi::ObjectWrap<XsConnection> {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
         int err = errno;
-        Fail(env, "VIR_ERR_RPC", std::string("cannot read from XenStore: ") + std::strerror(err), err);
+        Fail(env, "VIR_ERR_RPC",
+             err == ECONNRESET ? std::string("xenstored closed the connection (reset)")
+                               : std::string("cannot read from XenStore: ") + std::strerror(err),
+             err);
         return;
       }
       if (n == 0) {
