@@ -1,0 +1,190 @@
+/**
+ * THE routing table of the unified Xen driver: for each public method, which
+ * sub-drivers to try, in which order, under which policy, and why.
+ *
+ * Policies:
+ * - 'first-success': try each open sub-driver that implements the method in order;
+ *   the first answer wins, a failure moves on to the next.
+ * - 'hypervisor-last': like first-success, for state changes: the management layer
+ *   (toolstack, xend) goes first so it sees the change, the hypervisor acts directly
+ *   only when that layer failed (e.g. xend under memory pressure, xl missing).
+ * - 'single-owner': only the first open sub-driver that implements it is called; its
+ *   error is final (a second owner would act on a different store of truth).
+ * - 'merge': every open implementer is asked; answers are combined (lists without
+ *   duplicates, live facts over a stored definition).
+ *
+ * Sub-drivers that are not open (not available on this host, disabled, or not built
+ * yet, like xend/proxy before they register) are simply skipped.
+ */
+import type { HypervisorDriver } from '../../driver.js';
+import type { SubDriverName } from './subdriver.js';
+
+export type RoutePolicy = 'first-success' | 'hypervisor-last' | 'single-owner' | 'merge';
+
+export interface Route {
+  policy: RoutePolicy;
+  /** Sub-drivers to try, in order. */
+  order: readonly SubDriverName[];
+  /** One line: why this order and policy. */
+  reason: string;
+  /**
+   * The method needs the domain's stored definition: the unified driver fetches the
+   * inactive XML through the domainGetXMLDesc route and passes it as an extra last
+   * argument, because sub-drivers never read each other's state.
+   */
+  needsDefinition?: boolean;
+}
+
+/** Methods the unified driver answers itself, needing no host access. */
+export const LOCAL_METHODS = {
+  getType: 'the driver type is a constant ("Xen")',
+  getHostname: 'the host name is the local machine\'s (os.hostname)',
+  domainXMLFromNative: 'the converters are pure functions of their input',
+  domainXMLToNative: 'the converters are pure functions of their input',
+} as const;
+
+export type RoutedMethod = Exclude<keyof HypervisorDriver, 'name' | 'close' | keyof typeof LOCAL_METHODS>;
+
+export const ROUTES: Record<RoutedMethod, Route> = {
+  getVersion: {
+    policy: 'first-success',
+    order: ['hypervisor', 'toolstack', 'xend', 'proxy'],
+    reason: 'Xen itself reports its version (xen_version); xl info or xend when privcmd is not open',
+  },
+  getCapabilities: {
+    policy: 'first-success',
+    order: ['hypervisor', 'xend', 'proxy'],
+    reason: 'guest ABIs come from the running hypervisor; xend knew them when it was the way in',
+  },
+  nodeGetInfo: {
+    policy: 'first-success',
+    order: ['hypervisor', 'xend', 'proxy'],
+    reason: 'physinfo sysctl is exact and cheap; xend/proxy for unprivileged or old hosts',
+  },
+  listAllDomains: {
+    policy: 'merge',
+    order: ['xenstore', 'hypervisor', 'xm', 'xend', 'proxy'],
+    reason: 'running domains are named in XenStore (stale entries filtered by the hypervisor\'s ids), defined ones live in config files: one list without duplicates',
+  },
+  lookupDomainByName: {
+    policy: 'first-success',
+    order: ['xenstore', 'xm', 'xend', 'proxy'],
+    reason: 'a running domain (with its id) is found in XenStore first, an inactive one in the config dir',
+  },
+  lookupDomainById: {
+    policy: 'first-success',
+    order: ['xenstore', 'xend', 'proxy'],
+    reason: 'ids exist only for running domains, whose names XenStore holds',
+  },
+  lookupDomainByUUID: {
+    policy: 'first-success',
+    order: ['xenstore', 'xm', 'xend', 'proxy'],
+    reason: 'running first so the answer carries the live id, then the config dir',
+  },
+  defineXML: {
+    policy: 'single-owner',
+    order: ['xm', 'xend'],
+    reason: 'definitions are config files (xend kept them itself); two stores would disagree',
+  },
+  createXML: {
+    policy: 'single-owner',
+    order: ['toolstack', 'xend'],
+    reason: 'building a domain needs the toolstack (xl) on Xen >= 4.5, xend before',
+  },
+  restore: {
+    policy: 'single-owner',
+    order: ['toolstack', 'xend'],
+    reason: 'restoring rebuilds a domain: only the toolstack/xend can do it',
+  },
+  domainGetInfo: {
+    policy: 'first-success',
+    order: ['hypervisor', 'xenstore', 'xm', 'xend', 'proxy'],
+    reason: 'hypercall numbers are exact; XenStore gives a fallback for running domains, config files for inactive ones',
+  },
+  domainSuspend: {
+    policy: 'hypervisor-last',
+    order: ['toolstack', 'xend', 'hypervisor'],
+    reason: 'the management layer must see the pause; pause the domain directly when it fails',
+  },
+  domainResume: {
+    policy: 'hypervisor-last',
+    order: ['toolstack', 'xend', 'hypervisor'],
+    reason: 'the management layer must see the unpause; unpause directly when it fails',
+  },
+  domainShutdown: {
+    policy: 'first-success',
+    order: ['xenstore', 'toolstack', 'xend'],
+    reason: 'a clean shutdown is a request to the guest via control/shutdown; xl shutdown when XenStore is not reachable',
+  },
+  domainReboot: {
+    policy: 'first-success',
+    order: ['xenstore', 'toolstack', 'xend'],
+    reason: 'a reboot is a request to the guest via control/shutdown; xl reboot when XenStore is not reachable',
+  },
+  domainDestroy: {
+    policy: 'hypervisor-last',
+    order: ['toolstack', 'xend', 'hypervisor'],
+    reason: 'the toolstack tears down devices and XenStore entries too; destroy by hypercall when it fails',
+  },
+  domainCreate: {
+    policy: 'single-owner',
+    order: ['toolstack', 'xend'],
+    reason: 'starting a defined domain builds it: toolstack (xl create with our converted config) or xend',
+    needsDefinition: true,
+  },
+  domainUndefine: {
+    policy: 'single-owner',
+    order: ['xm', 'xend'],
+    reason: 'the definition lives in one store: remove it there',
+  },
+  domainGetXMLDesc: {
+    policy: 'merge',
+    order: ['xm', 'xend', 'proxy', 'xenstore'],
+    reason: 'the stored definition is the base; XenStore adds live facts (id, console tty, VNC port) and stands alone for transient domains',
+  },
+  domainSetMemory: {
+    policy: 'first-success',
+    order: ['xenstore', 'toolstack', 'xend'],
+    reason: 'the balloon target is memory/target in XenStore; xl mem-set when XenStore is not reachable',
+  },
+  domainSetMaxMemory: {
+    policy: 'hypervisor-last',
+    order: ['toolstack', 'xend', 'hypervisor'],
+    reason: 'the toolstack records the new maximum too; set it by domctl when the toolstack fails',
+  },
+  domainSetVcpus: {
+    policy: 'first-success',
+    order: ['toolstack', 'xend'],
+    reason: 'vcpu hotplug is a XenStore protocol the toolstack drives (availability nodes)',
+  },
+  domainGetVcpus: {
+    policy: 'first-success',
+    order: ['hypervisor', 'xend', 'proxy'],
+    reason: 'per-vcpu state, time and affinity are hypercall facts',
+  },
+  domainPinVcpu: {
+    policy: 'hypervisor-last',
+    order: ['xend', 'hypervisor'],
+    reason: 'xend recorded pinning in its config; affinity is a domctl otherwise',
+  },
+  domainGetAutostart: {
+    policy: 'single-owner',
+    order: ['xm', 'xend'],
+    reason: 'autostart is the auto/ symlink next to the config file (or a xend setting)',
+  },
+  domainSetAutostart: {
+    policy: 'single-owner',
+    order: ['xm', 'xend'],
+    reason: 'autostart is the auto/ symlink next to the config file (or a xend setting)',
+  },
+  domainSave: {
+    policy: 'single-owner',
+    order: ['toolstack', 'xend'],
+    reason: 'saving needs the toolstack to write device state with memory',
+  },
+};
+
+/** The table as rows, for docs and reports. */
+export function routingRows(): { method: string; policy: RoutePolicy; order: readonly SubDriverName[]; reason: string }[] {
+  return (Object.keys(ROUTES) as RoutedMethod[]).map((method) => ({ method, ...ROUTES[method] }));
+}
