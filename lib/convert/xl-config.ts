@@ -1,5 +1,10 @@
-import { VirError, ErrorCode, ErrorDomain } from '../errors.js';
+/** xl's config files (libxl's toolstack) <-> the domain model. */
 import type { DomainDef } from '../domain/index.js';
-const todo = () => new VirError('xl config conversion is not implemented yet', { code: ErrorCode.NO_SUPPORT, domain: ErrorDomain.XENXL });
-export function domainFromXL(_t: string): DomainDef { throw todo(); }
-export function domainToXL(_d: DomainDef): string { throw todo(); }
+import { domainFromConfig, domainToConfig } from './xen-config.js';
+
+export function domainFromXL(text: string): DomainDef {
+  return domainFromConfig(text, 'xl');
+}
+export function domainToXL(def: DomainDef): string {
+  return domainToConfig(def, 'xl');
+}

@@ -1,5 +1,10 @@
-import { VirError, ErrorCode, ErrorDomain } from '../errors.js';
+/** xm's config files (/etc/xen for xend) <-> the domain model. */
 import type { DomainDef } from '../domain/index.js';
-const todo = () => new VirError('xm config conversion is not implemented yet', { code: ErrorCode.NO_SUPPORT, domain: ErrorDomain.XENXM });
-export function domainFromXM(_t: string, _o: { xendConfigVersion?: number } = {}): DomainDef { throw todo(); }
-export function domainToXM(_d: DomainDef, _o: { xendConfigVersion?: number } = {}): string { throw todo(); }
+import { domainFromConfig, domainToConfig } from './xen-config.js';
+
+export function domainFromXM(text: string, _opts: { xendConfigVersion?: number } = {}): DomainDef {
+  return domainFromConfig(text, 'xm');
+}
+export function domainToXM(def: DomainDef, _opts: { xendConfigVersion?: number } = {}): string {
+  return domainToConfig(def, 'xm');
+}
