@@ -158,8 +158,8 @@ function parseXlDisk(spec: string): DiskDef {
   const pos = ['target', 'format', 'vdev', 'access'];
   positional.forEach((v, i) => {
     const k = pos[i];
+    if (v === '') return; // an empty position just keeps the default
     if (!k) throw confErr('xl', `disk '${spec}': too many positional parameters`);
-    if (v === '') return;
     if (k === 'target') target = v;
     else kv.set(k, v);
   });
@@ -194,7 +194,7 @@ function parseXlDisk(spec: string): DiskDef {
       d.driver = { name: 'qemu', type: format };
     } else {
       d.source = target;
-      const phy = backend === 'phy' || (backend === undefined && target.startsWith('/dev/'));
+      const phy = backend === 'phy';
       d.type = phy ? 'block' : 'file';
       d.driver = { name: phy ? 'phy' : backend === 'tap' ? 'tap' : 'qemu', type: format };
     }
@@ -751,11 +751,11 @@ export function domainToConfig(def: DomainDef, flavor: Flavor): string {
     set('viridian', sw?.get('viridian') === 'on' ? 1 : 0);
   }
   const xenf = def.features?.xen;
+  if (flavor === 'xl' && xenf?.e820_host === 'on') set('e820_host', 1);
   if (flavor === 'xl' && xenf?.passthrough) {
     const pt = xenf.passthrough;
     set('passthrough', pt.state === 'off' ? 'disabled' : pt.mode ?? 'enabled');
   }
-  if (flavor === 'xl' && xenf?.e820_host === 'on') set('e820_host', 1);
   const timers = def.clock.timers ?? [];
   const tsc = timers.find((t) => t.name === 'tsc');
   if (flavor === 'xl' && tsc?.mode) {
@@ -898,9 +898,10 @@ export function domainToConfig(def: DomainDef, flavor: Flavor): string {
       set('spicepasswd', spice.passwd);
     } else set('spicedisable_ticketing', 1);
     if (spice.mouseMode !== undefined) set('spiceagent_mouse', spice.mouseMode === 'client' ? 1 : 0);
-    if (spice.clipboard !== undefined) {
+    // The clipboard is shared through the vdagent, so only sharing needs it said.
+    if (spice.clipboard === 'yes') {
       set('spicevdagent', 1);
-      set('spice_clipboard_sharing', spice.clipboard === 'yes' ? 1 : 0);
+      set('spice_clipboard_sharing', 1);
     }
   } else if (spice) throw unsupported(flavor, 'spice graphics need xl');
   if (hvm) {
