@@ -15,6 +15,10 @@
  *
  * Sub-drivers that are not open (not available on this host, disabled, or not built
  * yet, like xend/proxy before they register) are simply skipped.
+ *
+ * The proxy comes last on every mutating route too: it is the only sub-driver of a
+ * non-root connection, and its daemon answers those calls with VIR_ERR_OPERATION_DENIED,
+ * which is the truthful answer there (not "unsupported"). As root it is never open.
  */
 import type { HypervisorDriver } from '../../driver.js';
 import type { SubDriverName } from './subdriver.js';
@@ -68,8 +72,8 @@ export const ROUTES: Record<RoutedMethod, Route> = {
   },
   lookupDomainByName: {
     policy: 'first-success',
-    order: ['xenstore', 'xm', 'xend', 'proxy'],
-    reason: 'a running domain (with its id) is found in XenStore first, an inactive one in the config dir',
+    order: ['xend', 'xenstore', 'xm', 'proxy'],
+    reason: 'xend (when it runs) knows running and managed domains by name in one call and is the layer that must agree; then XenStore for running domains, the config dir for inactive ones',
   },
   lookupDomainById: {
     policy: 'first-success',
@@ -83,17 +87,17 @@ export const ROUTES: Record<RoutedMethod, Route> = {
   },
   defineXML: {
     policy: 'single-owner',
-    order: ['xm', 'xend'],
-    reason: 'definitions are config files (xend kept them itself); two stores would disagree',
+    order: ['xend', 'xm', 'proxy'],
+    reason: 'inactive domains: xend keeps definitions itself from config version 3 (its sub-driver offers defineXML only then), otherwise config files; one store, or two would disagree; the proxy refuses it',
   },
   createXML: {
     policy: 'single-owner',
-    order: ['toolstack', 'xend'],
+    order: ['toolstack', 'xend', 'proxy'],
     reason: 'building a domain needs the toolstack (xl) on Xen >= 4.5, xend before',
   },
   restore: {
     policy: 'single-owner',
-    order: ['toolstack', 'xend'],
+    order: ['toolstack', 'xend', 'proxy'],
     reason: 'restoring rebuilds a domain: only the toolstack/xend can do it',
   },
   domainGetInfo: {
@@ -103,39 +107,39 @@ export const ROUTES: Record<RoutedMethod, Route> = {
   },
   domainSuspend: {
     policy: 'hypervisor-last',
-    order: ['toolstack', 'xend', 'hypervisor'],
-    reason: 'the management layer must see the pause; pause the domain directly when it fails',
+    order: ['xend', 'toolstack', 'hypervisor', 'proxy'],
+    reason: 'xend/the toolstack must see the pause so their state stays true; pause by hypercall only when they fail; the proxy refuses it (read-only)',
   },
   domainResume: {
     policy: 'hypervisor-last',
-    order: ['toolstack', 'xend', 'hypervisor'],
-    reason: 'the management layer must see the unpause; unpause directly when it fails',
+    order: ['xend', 'toolstack', 'hypervisor', 'proxy'],
+    reason: 'xend/the toolstack must see the unpause so their state stays true; unpause by hypercall only when they fail; the proxy refuses it (read-only)',
   },
   domainShutdown: {
     policy: 'first-success',
-    order: ['xenstore', 'toolstack', 'xend'],
+    order: ['xenstore', 'toolstack', 'xend', 'proxy'],
     reason: 'a clean shutdown is a request to the guest via control/shutdown; xl shutdown when XenStore is not reachable',
   },
   domainReboot: {
     policy: 'first-success',
-    order: ['xenstore', 'toolstack', 'xend'],
+    order: ['xenstore', 'toolstack', 'xend', 'proxy'],
     reason: 'a reboot is a request to the guest via control/shutdown; xl reboot when XenStore is not reachable',
   },
   domainDestroy: {
     policy: 'hypervisor-last',
-    order: ['toolstack', 'xend', 'hypervisor'],
-    reason: 'the toolstack tears down devices and XenStore entries too; destroy by hypercall when it fails',
+    order: ['xend', 'toolstack', 'hypervisor', 'proxy'],
+    reason: 'xend/the toolstack tear down devices and XenStore entries too and must know the domain is gone; destroy by hypercall only when they fail; the proxy refuses it',
   },
   domainCreate: {
     policy: 'single-owner',
-    order: ['toolstack', 'xend'],
-    reason: 'starting a defined domain builds it: toolstack (xl create with our converted config) or xend',
+    order: ['xend', 'toolstack', 'proxy'],
+    reason: 'starting a defined domain builds it: xend for its managed domains (config version >= 3), else the toolstack (xl create with our converted config); the proxy refuses it',
     needsDefinition: true,
   },
   domainUndefine: {
     policy: 'single-owner',
-    order: ['xm', 'xend'],
-    reason: 'the definition lives in one store: remove it there',
+    order: ['xend', 'xm', 'proxy'],
+    reason: 'the definition lives in one store: xend (config version >= 3, else its sub-driver does not offer this) or the config dir; the proxy refuses it',
   },
   domainGetXMLDesc: {
     policy: 'merge',
@@ -144,18 +148,18 @@ export const ROUTES: Record<RoutedMethod, Route> = {
   },
   domainSetMemory: {
     policy: 'first-success',
-    order: ['xenstore', 'toolstack', 'xend'],
+    order: ['xenstore', 'toolstack', 'xend', 'proxy'],
     reason: 'the balloon target is memory/target in XenStore; xl mem-set when XenStore is not reachable',
   },
   domainSetMaxMemory: {
     policy: 'hypervisor-last',
-    order: ['toolstack', 'xend', 'hypervisor'],
+    order: ['toolstack', 'xend', 'hypervisor', 'proxy'],
     reason: 'the toolstack records the new maximum too; set it by domctl when the toolstack fails',
   },
   domainSetVcpus: {
-    policy: 'first-success',
-    order: ['toolstack', 'xend'],
-    reason: 'vcpu hotplug is a XenStore protocol the toolstack drives (availability nodes)',
+    policy: 'hypervisor-last',
+    order: ['xend', 'toolstack', 'hypervisor', 'proxy'],
+    reason: 'xend/the toolstack drive vcpu hotplug (XenStore availability nodes) and record the count; max_vcpus domctl last; the proxy refuses it',
   },
   domainGetVcpus: {
     policy: 'first-success',
@@ -164,7 +168,7 @@ export const ROUTES: Record<RoutedMethod, Route> = {
   },
   domainPinVcpu: {
     policy: 'hypervisor-last',
-    order: ['xend', 'hypervisor'],
+    order: ['xend', 'hypervisor', 'proxy'],
     reason: 'xend recorded pinning in its config; affinity is a domctl otherwise',
   },
   domainGetAutostart: {
@@ -174,12 +178,12 @@ export const ROUTES: Record<RoutedMethod, Route> = {
   },
   domainSetAutostart: {
     policy: 'single-owner',
-    order: ['xm', 'xend'],
+    order: ['xm', 'xend', 'proxy'],
     reason: 'autostart is the auto/ symlink next to the config file (or a xend setting)',
   },
   domainSave: {
     policy: 'single-owner',
-    order: ['toolstack', 'xend'],
+    order: ['toolstack', 'xend', 'proxy'],
     reason: 'saving needs the toolstack to write device state with memory',
   },
 };
