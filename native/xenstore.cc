@@ -44,8 +44,14 @@ constexpr uint32_t kTypeMax = 64;  // anything above is not a message type, just
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr int kMaxIov = 64;
 
+// How a successful reply reaches JavaScript: bytes, or text without a Buffer's cost.
+enum class ReplyAs : uint32_t { kBuffer = 0, kText = 1, kCString = 2, kNothing = 3 };
+
 struct Pending {
   uint32_t type;
+  ReplyAs as;
+  // The payload's first string (the path for node operations), for error messages.
+  std::string subject;
   Napi::Promise::Deferred deferred;
 };
 
@@ -115,12 +121,15 @@ class XsConnection : public Napi::ObjectWrap<XsConnection> {
                        });
   }
 
-  // new XsConnection(kind: 'socket' | 'device', path, onWatchEvent(buf), onClose(err))
+  // new XsConnection(kind: 'socket' | 'device', path, onWatchEvent(buf), onClose(err),
+  //                  makeError(errnoName | null, type, subject, cause?))
+  // makeError builds the error a failed request rejects with (lib/xenstore decides its
+  // class and message), so no JavaScript wrapper promise is needed per call.
   explicit XsConnection(const Napi::CallbackInfo& info) : Napi::ObjectWrap<XsConnection>(info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 4 || !info[0].IsString() || !info[1].IsString() || !info[2].IsFunction() ||
-        !info[3].IsFunction()) {
-      throw Napi::TypeError::New(env, "XsConnection(kind, path, onWatchEvent, onClose)");
+    if (info.Length() < 5 || !info[0].IsString() || !info[1].IsString() || !info[2].IsFunction() ||
+        !info[3].IsFunction() || !info[4].IsFunction()) {
+      throw Napi::TypeError::New(env, "XsConnection(kind, path, onWatchEvent, onClose, makeError)");
     }
     std::string kind = info[0].As<Napi::String>();
     std::string path = info[1].As<Napi::String>();
@@ -140,6 +149,7 @@ class XsConnection : public Napi::ObjectWrap<XsConnection> {
     }
     onWatchEvent_ = Napi::Persistent(info[2].As<Napi::Function>());
     onClose_ = Napi::Persistent(info[3].As<Napi::Function>());
+    makeError_ = Napi::Persistent(info[4].As<Napi::Function>());
     asyncContext_ = std::make_unique<Napi::AsyncContext>(env, "xenvirt:XenStore");
     inbuf_.resize(kReadChunk);
     StartPoll(false);
@@ -180,39 +190,60 @@ class XsConnection : public Napi::ObjectWrap<XsConnection> {
     throw MakeVirError(env, code, kDomain, what + ": " + std::strerror(err), err);
   }
 
-  // request(type, txId, payload: Buffer) -> Promise<Buffer>; rejects with the errno
-  // name (a string) when the daemon answers ERROR, with a VirError when the connection
-  // fails. The frame is queued; flush() (or the next flush) writes it.
+  // request(type, txId, payload: Buffer | string, replyAs) -> Promise<Buffer | string>.
+  // A string payload is sent UTF-8 encoded with its NUL. Failures reject with what
+  // makeError returns. The frame is queued; flush() writes it.
   Napi::Value Request(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     uint32_t type = info[0].As<Napi::Number>().Uint32Value();
     uint32_t tx = info[1].As<Napi::Number>().Uint32Value();
-    if (!info[2].IsBuffer()) throw Napi::TypeError::New(env, "payload must be a Buffer");
-    auto payload = info[2].As<Napi::Buffer<uint8_t>>();
-    auto deferred = Napi::Promise::Deferred::New(env);
-    if (!fd_.valid()) {
-      deferred.Reject(MakeVirError(env, "VIR_ERR_NO_CONNECT", kDomain,
-                                   "the XenStore connection is closed")
-                          .Value());
-      return deferred.Promise();
+    auto as = static_cast<ReplyAs>(info[3].As<Napi::Number>().Uint32Value());
+    std::string text;
+    const uint8_t* data = nullptr;
+    size_t len = 0;
+    if (info[2].IsString()) {
+      text = info[2].As<Napi::String>().Utf8Value();
+      data = reinterpret_cast<const uint8_t*>(text.c_str());
+      len = text.size() + 1;  // with the NUL
+    } else if (info[2].IsBuffer()) {
+      auto b = info[2].As<Napi::Buffer<uint8_t>>();
+      data = b.Data();
+      len = b.Length();
+    } else {
+      throw Napi::TypeError::New(env, "payload must be a Buffer or a string");
     }
-    if (payload.Length() > kPayloadMax) {
+    if (len > kPayloadMax) {
       // The C daemon drops a connection that sends more, so never send it.
       throw MakeVirError(env, "VIR_ERR_INVALID_ARG", kDomain,
-                         "XenStore request of " + std::to_string(payload.Length()) +
+                         "XenStore request of " + std::to_string(len) +
                              " bytes exceeds the protocol's 4096-byte limit",
                          E2BIG);
     }
+    auto deferred = Napi::Promise::Deferred::New(env);
+    std::string subject(reinterpret_cast<const char*>(data), strnlen(reinterpret_cast<const char*>(data), len));
+    if (!fd_.valid()) {
+      Napi::Error e = MakeVirError(env, "VIR_ERR_NO_CONNECT", kDomain, "the XenStore connection is closed");
+      deferred.Reject(RequestError(env, type, subject, e.Value()));
+      return deferred.Promise();
+    }
     uint32_t id = nextReqId_++;
     if (nextReqId_ == 0) nextReqId_ = 1;  // keep 0 for "not a reply"
-    WireHeader h{type, id, tx, static_cast<uint32_t>(payload.Length())};
-    std::vector<uint8_t> frame(sizeof(h) + payload.Length());
+    WireHeader h{type, id, tx, static_cast<uint32_t>(len)};
+    std::vector<uint8_t> frame(sizeof(h) + len);
     std::memcpy(frame.data(), &h, sizeof(h));
-    if (payload.Length() != 0) std::memcpy(frame.data() + sizeof(h), payload.Data(), payload.Length());
+    if (len != 0) std::memcpy(frame.data() + sizeof(h), data, len);
     outq_.push_back(std::move(frame));
-    pending_.emplace(id, Pending{type, deferred});
+    pending_.emplace(id, Pending{type, as, std::move(subject), deferred});
     UpdateRef();
     return deferred.Promise();
+  }
+
+  // The rejection value for a request: from the daemon's errno name, or from a
+  // connection failure (`cause`).
+  Napi::Value RequestError(Napi::Env env, uint32_t type, const std::string& subject, Napi::Value cause,
+                           const char* errnoName = nullptr, size_t errnoLen = 0) {
+    Napi::Value name = errnoName ? Napi::String::New(env, errnoName, errnoLen).As<Napi::Value>() : env.Null();
+    return makeError_.Call({name, Napi::Number::New(env, type), Napi::String::New(env, subject), cause});
   }
 
   Napi::Value Flush(const Napi::CallbackInfo& info) {
@@ -393,17 +424,29 @@ class XsConnection : public Napi::ObjectWrap<XsConnection> {
     Pending p = std::move(it->second);
     pending_.erase(it);
     UpdateRef();
+    const char* text = reinterpret_cast<const char*>(body);
     if (h.type == kTypeError) {
-      size_t n = strnlen(reinterpret_cast<const char*>(body), h.len);
-      p.deferred.Reject(Napi::String::New(env, reinterpret_cast<const char*>(body), n));
+      p.deferred.Reject(RequestError(env, p.type, p.subject, env.Undefined(), text, strnlen(text, h.len)));
     } else if (h.type == p.type) {
-      p.deferred.Resolve(Napi::Buffer<uint8_t>::Copy(env, body, h.len));
+      switch (p.as) {
+        case ReplyAs::kText:
+          p.deferred.Resolve(Napi::String::New(env, text, h.len));
+          break;
+        case ReplyAs::kCString:
+          p.deferred.Resolve(Napi::String::New(env, text, strnlen(text, h.len)));
+          break;
+        case ReplyAs::kNothing:
+          p.deferred.Resolve(env.Undefined());
+          break;
+        default:
+          p.deferred.Resolve(Napi::Buffer<uint8_t>::Copy(env, body, h.len));
+      }
     } else {
-      p.deferred.Reject(MakeVirError(env, "VIR_ERR_RPC", kDomain,
-                                     "XenStore answered request type " + std::to_string(p.type) +
-                                         " with type " + std::to_string(h.type),
-                                     EPROTO)
-                            .Value());
+      Napi::Error e = MakeVirError(env, "VIR_ERR_RPC", kDomain,
+                                   "XenStore answered request type " + std::to_string(p.type) +
+                                       " with type " + std::to_string(h.type),
+                                   EPROTO);
+      p.deferred.Reject(RequestError(env, p.type, p.subject, e.Value()));
       Fail(env, "VIR_ERR_RPC", "XenStore reply of the wrong type; connection dropped", EPROTO);
       return false;
     }
@@ -422,7 +465,9 @@ class XsConnection : public Napi::ObjectWrap<XsConnection> {
     Teardown();
     auto pending = std::move(pending_);
     pending_.clear();
-    for (auto& kv : pending) kv.second.deferred.Reject(err);
+    for (auto& kv : pending) {
+      kv.second.deferred.Reject(RequestError(Env(), kv.second.type, kv.second.subject, err));
+    }
     RemoveHook();
     Unref();  // balances the Ref() taken at open
   }
@@ -481,6 +526,7 @@ class XsConnection : public Napi::ObjectWrap<XsConnection> {
   size_t inEnd_ = 0;
   Napi::FunctionReference onWatchEvent_;
   Napi::FunctionReference onClose_;
+  Napi::FunctionReference makeError_;
   std::unique_ptr<Napi::AsyncContext> asyncContext_;
 };
 

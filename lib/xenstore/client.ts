@@ -4,12 +4,12 @@
  */
 import { EventEmitter } from 'node:events';
 import { ErrorCode } from '../errors.js';
-import { connect, resolveEndpoint, type Endpoint, type NativeXsConnection, type XenStoreOpenOptions } from './connection.js';
-import { decodeList, decodeString, type Permission } from './decode.js';
+import { connect, ReplyAs, resolveEndpoint, type Endpoint, type MakeRequestError, type NativeXsConnection, type XenStoreOpenOptions } from './connection.js';
+import { decodeList, type Permission } from './decode.js';
 import { XenStoreError } from './errors.js';
 import { NodeOps, type Link } from './ops.js';
 import { validateToken, validateWatchPath } from './paths.js';
-import { domidPayload, introducePayload, transactionEndPayload, transactionStartPayload, watchPayload } from './serializer.js';
+import { introducePayload, transactionStartPayload, watchPayload } from './serializer.js';
 import { Transaction } from './transaction.js';
 import { Watch } from './watch.js';
 import { PAYLOAD_MAX, XsType } from './wire.js';
@@ -19,7 +19,39 @@ export interface TransactionOptions {
   maxAttempts?: number;
 }
 
-const ignore = (_: Buffer): void => undefined;
+/** Operation names for messages, by request type. */
+const OP_NAMES: Record<number, string> = {
+  [XsType.DIRECTORY]: 'directory',
+  [XsType.DIRECTORY_PART]: 'directory',
+  [XsType.READ]: 'read',
+  [XsType.GET_PERMS]: 'getPerms',
+  [XsType.WATCH]: 'watch',
+  [XsType.UNWATCH]: 'unwatch',
+  [XsType.TRANSACTION_START]: 'transaction start',
+  [XsType.TRANSACTION_END]: 'transaction end',
+  [XsType.INTRODUCE]: 'introduceDomain',
+  [XsType.RELEASE]: 'releaseDomain',
+  [XsType.GET_DOMAIN_PATH]: 'getDomainPath',
+  [XsType.WRITE]: 'write',
+  [XsType.MKDIR]: 'mkdir',
+  [XsType.RM]: 'rm',
+  [XsType.SET_PERMS]: 'setPerms',
+  [XsType.IS_DOMAIN_INTRODUCED]: 'isDomainIntroduced',
+};
+const opName = (type: number) => OP_NAMES[type] ?? `request type ${type}`;
+/** Requests whose payload starts with a node path. */
+const PATH_REQUESTS: ReadonlySet<number> = new Set([
+  XsType.DIRECTORY,
+  XsType.DIRECTORY_PART,
+  XsType.READ,
+  XsType.GET_PERMS,
+  XsType.WATCH,
+  XsType.UNWATCH,
+  XsType.WRITE,
+  XsType.MKDIR,
+  XsType.RM,
+  XsType.SET_PERMS,
+]);
 
 function checkDomid(domid: unknown): asserts domid is number {
   if (!Number.isInteger(domid) || (domid as number) < 0 || (domid as number) > 0xffff) {
@@ -52,6 +84,8 @@ export class XenStore extends EventEmitter implements Link {
   private flushQueued = false;
   private closedFlag = false;
   private closing?: Promise<void>;
+  /** Why the connection ended: undefined after close(), the error when it was lost. */
+  private closeReason: XenStoreError | undefined;
   private readonly flushNow = () => {
     this.flushQueued = false;
     if (!this.closedFlag) this.conn.flush();
@@ -64,6 +98,7 @@ export class XenStore extends EventEmitter implements Link {
       endpoint,
       (payload) => this.onWatchEvent(payload),
       (err) => this.onLost(err),
+      this.makeError,
     );
     this.ops = new NodeOps(this, 0);
   }
@@ -84,23 +119,40 @@ export class XenStore extends EventEmitter implements Link {
 
   // --- Link --------------------------------------------------------------------------
 
-  /** @internal */
-  call<T>(type: number, txId: number, payload: Buffer, op: string, path: string | undefined, decode: (b: Buffer) => T): Promise<T> {
+  /** @internal Queue one request; see NodeOps for the typed operations. */
+  send(type: number, txId: number, payload: Buffer | string, replyAs: ReplyAs): Promise<unknown> {
     if (this.closedFlag) {
-      return Promise.reject(new XenStoreError(`xenstore ${op}: the connection is closed`, { code: ErrorCode.NO_CONNECT, ...(path !== undefined ? { path } : {}) }));
+      return Promise.reject(this.makeError(null, type, typeof payload === 'string' ? payload : '', new XenStoreError('the connection is closed', { code: ErrorCode.NO_CONNECT })));
     }
-    if (payload.length > PAYLOAD_MAX) {
-      return Promise.reject(new XenStoreError(`xenstore ${op}: request of ${payload.length} bytes exceeds the protocol's ${PAYLOAD_MAX}`, { syscall: 'E2BIG', ...(path !== undefined ? { path } : {}) }));
+    const size = typeof payload === 'string' ? Buffer.byteLength(payload) + 1 : payload.length;
+    if (size > PAYLOAD_MAX) {
+      return Promise.reject(new XenStoreError(`xenstore ${opName(type)}: request of ${size} bytes exceeds the protocol's ${PAYLOAD_MAX}`, { syscall: 'E2BIG' }));
     }
-    const p = this.conn.request(type, txId, payload);
-    // Requests issued in the same tick go out in one write (cork until the microtask).
+    const p = this.conn.request(type, txId, payload, replyAs);
+    // The first request of a tick goes out at once (latency); the ones issued after it
+    // in the same tick are corked and leave together in one writev (throughput).
     if (!this.flushQueued) {
       this.flushQueued = true;
+      this.conn.flush();
       queueMicrotask(this.flushNow);
     }
-    return p.then(decode, (e: unknown) => {
-      throw XenStoreError.from(e, op, path);
-    });
+    return p;
+  }
+
+  // The addon calls this to build every request failure, so callers get a XenStoreError
+  // naming the operation and path without a wrapper promise per call.
+  private readonly makeError: MakeRequestError = (errnoName, type, subject, cause) => {
+    const op = opName(type);
+    const path = PATH_REQUESTS.has(type) ? subject : undefined;
+    return errnoName !== null ? XenStoreError.fromDaemon(op, errnoName, path) : XenStoreError.from(cause, op, path);
+  };
+
+  private text(type: number, payload: Buffer | string): Promise<string> {
+    return this.send(type, 0, payload, ReplyAs.CSTRING) as Promise<string>;
+  }
+
+  private nothing(type: number, txId: number, payload: Buffer | string): Promise<void> {
+    return this.send(type, txId, payload, ReplyAs.NOTHING) as Promise<void>;
   }
 
   // --- node operations -----------------------------------------------------------------
@@ -134,21 +186,21 @@ export class XenStore extends EventEmitter implements Link {
 
   /** The home path of a domain, e.g. /local/domain/3. */
   getDomainPath(domid: number): Promise<string> {
-    return guarded(() => checkDomid(domid), () => this.call(XsType.GET_DOMAIN_PATH, 0, domidPayload(domid), 'getDomainPath', undefined, decodeString));
+    return guarded(() => checkDomid(domid), () => this.text(XsType.GET_DOMAIN_PATH, String(domid)));
   }
 
   /** Tell xenstored about a new domain's ring (fires @introduceDomain). dom0 only. */
   introduceDomain(domid: number, mfn: number | bigint, port: number): Promise<void> {
-    return guarded(() => checkDomid(domid), () => this.call(XsType.INTRODUCE, 0, introducePayload(domid, mfn, port), 'introduceDomain', undefined, ignore));
+    return guarded(() => checkDomid(domid), () => this.nothing(XsType.INTRODUCE, 0, introducePayload(domid, mfn, port)));
   }
 
   /** Forget a domain (fires @releaseDomain). dom0 only. */
   releaseDomain(domid: number): Promise<void> {
-    return guarded(() => checkDomid(domid), () => this.call(XsType.RELEASE, 0, domidPayload(domid), 'releaseDomain', undefined, ignore));
+    return guarded(() => checkDomid(domid), () => this.nothing(XsType.RELEASE, 0, String(domid)));
   }
 
   isDomainIntroduced(domid: number): Promise<boolean> {
-    return guarded(() => checkDomid(domid), () => this.call(XsType.IS_DOMAIN_INTRODUCED, 0, domidPayload(domid), 'isDomainIntroduced', undefined, (b) => decodeString(b) === 'T'));
+    return guarded(() => checkDomid(domid), () => this.text(XsType.IS_DOMAIN_INTRODUCED, String(domid)).then((t) => t === 'T'));
   }
 
   // --- transactions --------------------------------------------------------------------
@@ -164,7 +216,7 @@ export class XenStore extends EventEmitter implements Link {
       throw new XenStoreError('transaction maxAttempts must be a positive integer', { code: ErrorCode.INVALID_ARG, syscall: 'EINVAL' });
     }
     for (let attempt = 1; ; attempt++) {
-      const id = await this.call(XsType.TRANSACTION_START, 0, transactionStartPayload(), 'transaction start', undefined, (b) => Number(decodeString(b)));
+      const id = Number(await this.text(XsType.TRANSACTION_START, transactionStartPayload()));
       const tx = new Transaction(this, id);
       let result: T;
       try {
@@ -193,7 +245,7 @@ export class XenStore extends EventEmitter implements Link {
   }
 
   private endTransaction(id: number, commit: boolean): Promise<void> {
-    return this.call(XsType.TRANSACTION_END, id, transactionEndPayload(commit), commit ? 'transaction commit' : 'transaction abort', undefined, ignore);
+    return this.nothing(XsType.TRANSACTION_END, id, commit ? 'T' : 'F');
   }
 
   // Conflicting writers retrying in lock step would conflict again: spread them out.
@@ -217,11 +269,15 @@ export class XenStore extends EventEmitter implements Link {
         path,
       });
     }
-    const registered = this.call(XsType.WATCH, 0, watchPayload(path, tok), 'watch', path, ignore);
+    const registered = this.nothing(XsType.WATCH, 0, watchPayload(path, tok));
     const w = new Watch(path, tok, registered, (me) => this.unwatch(me));
     // Registered before the request goes out: the first event may beat the reply.
     this.watches.set(tok, w);
-    registered.catch(() => this.forget(w));
+    registered.catch((e: unknown) => {
+      this.forget(w);
+      // Refused by the daemon: the watch fails. Cut short by close(): it just ends.
+      w.end(this.closedFlag ? this.closeReason : e);
+    });
     this.conn.setKeepAlive(true);
     return w;
   }
@@ -236,7 +292,7 @@ export class XenStore extends EventEmitter implements Link {
     this.forget(w);
     if (!wasActive || this.closedFlag) return;
     try {
-      await this.call(XsType.UNWATCH, 0, watchPayload(w.path, w.token), 'unwatch', w.path, ignore);
+      await this.nothing(XsType.UNWATCH, 0, watchPayload(w.path, w.token));
     } catch (e) {
       // Gone already (connection closing, or the daemon forgot it): nothing to undo.
       if (e instanceof XenStoreError && (e.syscall === 'ENOENT' || e.code === ErrorCode.NO_CONNECT || this.closedFlag)) return;
@@ -266,6 +322,7 @@ export class XenStore extends EventEmitter implements Link {
     if (this.closedFlag) return;
     this.closedFlag = true;
     const e = XenStoreError.from(err, 'connection');
+    this.closeReason = e;
     this.closing = Promise.resolve();
     this.finish(e);
   }

@@ -9,10 +9,30 @@ import { ErrorCode } from '../errors.js';
 import { XenStoreError } from './errors.js';
 
 /** native/xenstore.cc's XsConnection. */
+/** How the addon hands a successful reply over. */
+export const ReplyAs = {
+  /** A Buffer of the raw payload. */
+  BUFFER: 0,
+  /** The whole payload as UTF-8 text. */
+  TEXT: 1,
+  /** The payload up to its first NUL, as UTF-8 text. */
+  CSTRING: 2,
+  /** undefined (the reply is just "OK"). */
+  NOTHING: 3,
+} as const;
+export type ReplyAs = (typeof ReplyAs)[keyof typeof ReplyAs];
+
+/**
+ * Builds what a failed request rejects with: `errnoName` is the daemon's ERROR answer,
+ * or null when the connection failed with `cause`; `subject` is the request payload's
+ * first string (the path, for node operations).
+ */
+export type MakeRequestError = (errnoName: string | null, type: number, subject: string, cause: unknown) => Error;
+
 export interface NativeXsConnection {
-  /** Queue one request; resolves with the reply payload, rejects with the errno name
-   * (a string) on an ERROR reply or a VirError when the connection fails. */
-  request(type: number, txId: number, payload: Buffer): Promise<Buffer>;
+  /** Queue one request (a string payload is sent NUL-terminated); resolves with the
+   * reply, rejects with makeError's result. */
+  request(type: number, txId: number, payload: Buffer | string, replyAs: ReplyAs): Promise<Buffer | string>;
   /** Write what request() queued. */
   flush(): void;
   /** Keep Node's loop alive while true even with nothing in flight (active watches). */
@@ -27,6 +47,7 @@ type NativeXsConnectionCtor = new (
   path: string,
   onWatchEvent: (payload: Buffer) => void,
   onClose: (err: unknown) => void,
+  makeError: MakeRequestError,
 ) => NativeXsConnection;
 
 export interface XenStoreOpenOptions {
@@ -64,13 +85,14 @@ export function connect(
   ep: Endpoint,
   onWatchEvent: (payload: Buffer) => void,
   onClose: (err: unknown) => void,
+  makeError: MakeRequestError,
 ): NativeXsConnection {
   const Ctor = native().XsConnection as NativeXsConnectionCtor | undefined;
   if (typeof Ctor !== 'function') {
     throw new XenStoreError('this build of the xenvirt addon has no XenStore support', { code: ErrorCode.NO_SUPPORT });
   }
   try {
-    return new Ctor(ep.kind, ep.path, onWatchEvent, onClose);
+    return new Ctor(ep.kind, ep.path, onWatchEvent, onClose, makeError);
   } catch (e) {
     throw XenStoreError.from(e, 'open', undefined);
   }

@@ -6,17 +6,15 @@ import { ErrorCode } from '../errors.js';
 import { decodeDirectoryPart, decodeList, decodePerms, type Permission } from './decode.js';
 import { XenStoreError } from './errors.js';
 import { validatePath } from './paths.js';
-import { directoryPartPayload, pathPayload, setPermsPayload, writePayload } from './serializer.js';
+import { directoryPartPayload, setPermsPayload, writePayload } from './serializer.js';
 import { PAYLOAD_MAX, XsType } from './wire.js';
+import { ReplyAs } from './connection.js';
 
-/** How operations reach the daemon (XenStore implements it). */
+/** How operations reach the daemon (XenStore implements it). Failures reject with a
+ * XenStoreError. */
 export interface Link {
-  call<T>(type: number, txId: number, payload: Buffer, op: string, path: string | undefined, decode: (b: Buffer) => T): Promise<T>;
+  send(type: number, txId: number, payload: Buffer | string, replyAs: ReplyAs): Promise<unknown>;
 }
-
-const ignore = (_: Buffer): void => undefined;
-const asBuffer = (b: Buffer): Buffer => b;
-const asString = (b: Buffer): string => b.toString('utf8');
 /** How often a DIRECTORY_PART listing restarts because the node kept changing. */
 const DIRECTORY_RESTARTS = 8;
 
@@ -52,16 +50,13 @@ export class NodeOps {
   /** Hook for transactions to refuse use after they ended. */
   protected check(): void {}
 
-  private send<T>(type: number, payload: Buffer, op: string, path: string, decode: (b: Buffer) => T): Promise<T> {
-    return this.link.call(type, this.txId, payload, op, path, decode);
-  }
 
   /**
    * Validate, build the payload and send; a bad argument becomes a rejected promise
    * (never a synchronous throw), like every other failure.
    */
-  private run<T>(type: number, op: string, path: string, build: () => Buffer, decode: (b: Buffer) => T): Promise<T> {
-    let payload: Buffer;
+  private run<T>(type: number, path: string, build: () => Buffer | string, replyAs: ReplyAs): Promise<T> {
+    let payload: Buffer | string;
     try {
       this.check();
       validatePath(path);
@@ -69,22 +64,22 @@ export class NodeOps {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.send(type, payload, op, path, decode);
+    return this.link.send(type, this.txId, payload, replyAs) as Promise<T>;
   }
 
   /** The node's value as UTF-8 text. */
   read(path: string): Promise<string> {
-    return this.run(XsType.READ, 'read', path, () => pathPayload(path), asString);
+    return this.run<string>(XsType.READ, path, () => path, ReplyAs.TEXT);
   }
 
   /** The node's value as bytes. */
   readBuffer(path: string): Promise<Buffer> {
-    return this.run(XsType.READ, 'read', path, () => pathPayload(path), asBuffer);
+    return this.run<Buffer>(XsType.READ, path, () => path, ReplyAs.BUFFER);
   }
 
   /** Create or replace the node's value (creating missing parents). */
   write(path: string, value: string | Uint8Array): Promise<void> {
-    return this.run(XsType.WRITE, 'write', path, () => {
+    return this.run(XsType.WRITE, path, () => {
       if (typeof value !== 'string' && !(value instanceof Uint8Array)) {
         throw new XenStoreError(`xenstore write ${path}: value must be a string or a Buffer`, { code: ErrorCode.INVALID_ARG, syscall: 'EINVAL', path });
       }
@@ -96,17 +91,17 @@ export class NodeOps {
         });
       }
       return payload;
-    }, ignore);
+    }, ReplyAs.NOTHING);
   }
 
   /** Create the node (and parents) with an empty value; an existing node is left alone. */
   mkdir(path: string): Promise<void> {
-    return this.run(XsType.MKDIR, 'mkdir', path, () => pathPayload(path), ignore);
+    return this.run(XsType.MKDIR, path, () => path, ReplyAs.NOTHING);
   }
 
   /** Remove the node and everything below it. */
   rm(path: string): Promise<void> {
-    return this.run(XsType.RM, 'rm', path, () => pathPayload(path), ignore);
+    return this.run(XsType.RM, path, () => path, ReplyAs.NOTHING);
   }
 
   /**
@@ -116,7 +111,7 @@ export class NodeOps {
    */
   async directory(path: string): Promise<string[]> {
     try {
-      return await this.run(XsType.DIRECTORY, 'directory', path, () => pathPayload(path), decodeList);
+      return decodeList(await this.run<Buffer>(XsType.DIRECTORY, path, () => path, ReplyAs.BUFFER));
     } catch (e) {
       if (!(e instanceof XenStoreError) || e.syscall !== 'E2BIG') throw e;
     }
@@ -125,7 +120,7 @@ export class NodeOps {
       let offset = 0;
       let generation: string | undefined;
       for (;;) {
-        const part = await this.send(XsType.DIRECTORY_PART, directoryPartPayload(path, offset), 'directory', path, decodeDirectoryPart);
+        const part = decodeDirectoryPart(await this.run<Buffer>(XsType.DIRECTORY_PART, path, () => directoryPartPayload(path, offset), ReplyAs.BUFFER));
         if (generation === undefined) generation = part.generation;
         else if (generation !== part.generation) break; // changed under us: start over
         for (const c of part.children) children.push(c);
@@ -139,18 +134,18 @@ export class NodeOps {
 
   /** The node's permissions; the first entry is the owner and the default for others. */
   getPerms(path: string): Promise<Permission[]> {
-    return this.run(XsType.GET_PERMS, 'getPerms', path, () => pathPayload(path), decodePerms);
+    return this.run<Buffer>(XsType.GET_PERMS, path, () => path, ReplyAs.BUFFER).then(decodePerms);
   }
 
   setPerms(path: string, perms: readonly Permission[]): Promise<void> {
-    return this.run(XsType.SET_PERMS, 'setPerms', path, () => {
+    return this.run(XsType.SET_PERMS, path, () => {
       checkPerms(perms);
       const payload = setPermsPayload(path, perms);
       if (payload.length > PAYLOAD_MAX) {
         throw new XenStoreError(`xenstore setPerms ${path}: too many permission entries`, { syscall: 'E2BIG', path });
       }
       return payload;
-    }, ignore);
+    }, ReplyAs.NOTHING);
   }
 }
 

@@ -30,9 +30,9 @@ export class Watch extends EventEmitter implements AsyncIterable<WatchEvent> {
   ) {
     super();
     this.ready = registered;
-    // Registration failure is reported through ready, 'error' (if listened to) and the
-    // iterator; never as an unhandled rejection.
-    registered.catch((e: unknown) => this.end(e));
+    // XenStore ends the watch when registration fails (through 'error' if listened to,
+    // and the iterator); ready itself must never become an unhandled rejection.
+    registered.catch(() => undefined);
   }
 
   get closed(): boolean {
