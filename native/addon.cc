@@ -50,6 +50,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitCore(env, exports);
   InitXenStore(env, exports);
   InitHypervisor(env, exports);
+  InitPeerCred(env, exports);
   return exports;
 }
 

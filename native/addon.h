@@ -23,5 +23,6 @@ Napi::Error MakeVirError(Napi::Env env, const char* code, const char* domain,
 void InitCore(Napi::Env env, Napi::Object exports);
 void InitXenStore(Napi::Env env, Napi::Object exports);
 void InitHypervisor(Napi::Env env, Napi::Object exports);
+void InitPeerCred(Napi::Env env, Napi::Object exports);
 
 }  // namespace xenvirt
