@@ -116,7 +116,8 @@ class Reader {
         if (this.peek() === ',') {
           this.pos++;
           this.blank(true);
-        } else if (this.peek() !== ']') throw syntax(this.line, `expected ',' or ']' in list, found ${this.describe()}`);
+        } else if (this.peek() === '') throw syntax(this.line, "unterminated list: expected ']'");
+        else if (this.peek() !== ']') throw syntax(this.line, `expected ',' or ']' in list, found ${this.describe()}`);
       }
       this.pos++;
       return list;
