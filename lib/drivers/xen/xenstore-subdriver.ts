@@ -1,0 +1,290 @@
+/**
+ * The XenStore sub-driver: what XenStore knows about running domains. Names and UUIDs
+ * under /local/domain/<id>, the balloon target, the shutdown/reboot request to the
+ * guest (control/shutdown), console tty and VNC port, and domain lifecycle events from
+ * the @introduceDomain / @releaseDomain watches.
+ *
+ * It cannot tell a paused domain from a running one nor give CPU time: its domain
+ * info is a fallback for when the hypervisor sub-driver is not open.
+ */
+import { ErrorCode, ErrorDomain, VirError, isVirError } from '../../errors.js';
+import type { DomainInfo, DomainRef, ListDomainsFlags, XMLDescFlags } from '../../driver.js';
+import { XenStore, type Watch as XenStoreWatch } from '../../xenstore/index.js';
+import { emptyDevices, formatDomainXML, type DomainDef } from '../../domain/index.js';
+import type { SubDriver, SubDriverContext, SubDriverFactory } from './subdriver.js';
+import { goneError, requireRunning, sameUUID } from './live-domain.js';
+
+const DOM0_UUID = '00000000-0000-0000-0000-000000000000';
+const OPEN_PROBE_MS = 5000;
+
+function notFound(what: string): VirError {
+  return new VirError(`Domain not found: ${what}`, { code: ErrorCode.NO_DOMAIN, domain: ErrorDomain.XENSTORE });
+}
+
+function isENOENT(e: unknown): boolean {
+  return isVirError(e) && e.syscall === 'ENOENT';
+}
+
+/** A path's value, or undefined when the node does not exist. */
+async function readOpt(xs: XenStore, path: string): Promise<string | undefined> {
+  try {
+    return await xs.read(path);
+  } catch (e) {
+    if (isENOENT(e)) return undefined;
+    throw e;
+  }
+}
+
+function kib(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d+$/.test(value.trim())) return undefined;
+  return Number(value.trim());
+}
+
+export class XenStoreSubDriver implements SubDriver {
+  readonly name = 'xenstore' as const;
+  readonly #xs: XenStore;
+  readonly #ctx: SubDriverContext;
+  readonly #watches: XenStoreWatch[] = [];
+  /** Live domains as last seen by the event scan. */
+  #known = new Map<number, DomainRef>();
+  #scan: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(xs: XenStore, ctx: SubDriverContext) {
+    this.#xs = xs;
+    this.#ctx = ctx;
+  }
+
+  // --- reading domains -------------------------------------------------------------
+
+  async #ids(): Promise<number[]> {
+    let names: string[];
+    try {
+      names = await this.#xs.directory('/local/domain');
+    } catch (e) {
+      if (isENOENT(e)) return [];
+      throw e;
+    }
+    return names.filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
+  }
+
+  /** name + UUID of a domain id, or undefined when XenStore does not (or no longer) name it. */
+  async #ref(id: number): Promise<DomainRef | undefined> {
+    const base = `/local/domain/${id}`;
+    const [name, vm] = await Promise.all([readOpt(this.#xs, `${base}/name`), readOpt(this.#xs, `${base}/vm`)]);
+    if (!name) return undefined;
+    let uuid = /^\/vm\/([0-9a-fA-F-]{36})(?:$|[-/])/.exec(vm ?? '')?.[1];
+    if (!uuid && vm) uuid = await readOpt(this.#xs, `${vm}/uuid`);
+    if (!uuid && id === 0) uuid = DOM0_UUID;
+    if (!uuid) return undefined;
+    return { name, uuid: uuid.toLowerCase(), id };
+  }
+
+  async #all(): Promise<DomainRef[]> {
+    const refs = await Promise.all(
+      (await this.#ids()).map((id) =>
+        this.#ref(id).catch((e: unknown) => {
+          if (isENOENT(e)) return undefined; // went away while we looked
+          throw e;
+        }),
+      ),
+    );
+    return refs.filter((r): r is DomainRef => r !== undefined);
+  }
+
+  /** The id of a live ref, after checking XenStore still gives it to the same domain. */
+  async #live(dom: DomainRef): Promise<number> {
+    const id = requireRunning(dom, ErrorDomain.XENSTORE);
+    const now = await this.#ref(id);
+    if (!now || !sameUUID(now.uuid, dom.uuid)) throw goneError(dom, ErrorDomain.XENSTORE);
+    return id;
+  }
+
+  async listAllDomains(flags: ListDomainsFlags = {}): Promise<DomainRef[]> {
+    // Everything here is running; asked for inactive domains only, there are none.
+    if (flags.active === false || (flags.inactive === true && flags.active !== true)) return [];
+    return this.#all();
+  }
+
+  async lookupDomainByName(name: string): Promise<DomainRef> {
+    const d = (await this.#all()).find((r) => r.name === name);
+    if (!d) throw notFound(`no running domain named '${name}' in XenStore`);
+    return d;
+  }
+
+  async lookupDomainById(id: number): Promise<DomainRef> {
+    const d = await this.#ref(id);
+    if (!d) throw notFound(`no domain with id ${id} in XenStore`);
+    return d;
+  }
+
+  async lookupDomainByUUID(uuid: string): Promise<DomainRef> {
+    const d = (await this.#all()).find((r) => sameUUID(r.uuid, uuid));
+    if (!d) throw notFound(`no running domain with uuid ${uuid} in XenStore`);
+    return d;
+  }
+
+  async #vcpus(id: number): Promise<{ online: number; total: number }> {
+    let cpus: string[];
+    try {
+      cpus = await this.#xs.directory(`/local/domain/${id}/cpu`);
+    } catch (e) {
+      if (isENOENT(e)) return { online: 0, total: 0 };
+      throw e;
+    }
+    const avail = await Promise.all(cpus.map((c) => readOpt(this.#xs, `/local/domain/${id}/cpu/${c}/availability`)));
+    return { online: avail.filter((a) => a === 'online').length, total: cpus.length };
+  }
+
+  async domainGetInfo(dom: DomainRef): Promise<DomainInfo> {
+    const id = await this.#live(dom);
+    const base = `/local/domain/${id}/memory`;
+    const [target, max, vcpus] = await Promise.all([readOpt(this.#xs, `${base}/target`), readOpt(this.#xs, `${base}/static-max`), this.#vcpus(id)]);
+    const memory = kib(target) ?? 0;
+    // Running vs paused and CPU time are hypervisor facts: 'running' and 0 are what XenStore can say.
+    return { state: 'running', maxMem: kib(max) ?? memory, memory, nrVirtCpu: vcpus.online, cpuTime: 0 };
+  }
+
+  async #requestShutdown(dom: DomainRef, reason: 'poweroff' | 'reboot'): Promise<void> {
+    const id = await this.#live(dom);
+    if (id === 0) {
+      throw new VirError(`refusing to ${reason} Domain-0 through XenStore`, { code: ErrorCode.OPERATION_INVALID, domain: ErrorDomain.XENSTORE });
+    }
+    await this.#xs.write(`/local/domain/${id}/control/shutdown`, reason);
+  }
+
+  async domainShutdown(dom: DomainRef): Promise<void> {
+    await this.#requestShutdown(dom, 'poweroff');
+  }
+
+  async domainReboot(dom: DomainRef): Promise<void> {
+    await this.#requestShutdown(dom, 'reboot');
+  }
+
+  async domainSetMemory(dom: DomainRef, kibs: number): Promise<void> {
+    const id = await this.#live(dom);
+    const max = kib(await readOpt(this.#xs, `/local/domain/${id}/memory/static-max`));
+    if (max !== undefined && kibs > max) {
+      throw new VirError(`memory ${kibs} KiB exceeds domain '${dom.name}''s maximum of ${max} KiB`, { code: ErrorCode.INVALID_ARG, domain: ErrorDomain.XENSTORE });
+    }
+    await this.#xs.write(`/local/domain/${id}/memory/target`, String(kibs));
+  }
+
+  /** The live facts XenStore holds, as domain XML (merged over the stored definition by the unified driver). */
+  async domainGetXMLDesc(dom: DomainRef, flags: XMLDescFlags = {}): Promise<string> {
+    if (flags.inactive) {
+      throw new VirError('XenStore holds only the live state of running domains', { code: ErrorCode.NO_SUPPORT, domain: ErrorDomain.XENSTORE });
+    }
+    const id = await this.#live(dom);
+    const base = `/local/domain/${id}`;
+    const [target, max, vcpus, tty, vnc, hvm] = await Promise.all([
+      readOpt(this.#xs, `${base}/memory/target`),
+      readOpt(this.#xs, `${base}/memory/static-max`),
+      this.#vcpus(id),
+      readOpt(this.#xs, `${base}/console/tty`),
+      readOpt(this.#xs, `${base}/console/vnc-port`),
+      readOpt(this.#xs, `${base}/hvmloader`).catch(() => undefined),
+    ]);
+    const memory = kib(target) ?? 0;
+    const def: DomainDef = {
+      type: 'xen',
+      id,
+      name: dom.name,
+      uuid: dom.uuid,
+      memory: kib(max) ?? memory,
+      currentMemory: memory,
+      vcpus: Math.max(1, vcpus.total),
+      ...(vcpus.online > 0 && vcpus.online < vcpus.total ? { vcpuCurrent: vcpus.online } : {}),
+      os: { type: hvm !== undefined ? 'hvm' : 'linux' },
+      clock: { offset: 'utc' },
+      onPoweroff: 'destroy',
+      onReboot: 'restart',
+      onCrash: 'destroy',
+      devices: emptyDevices(),
+    };
+    def.devices.consoles.push({ type: 'pty', ...(tty ? { tty } : {}), sources: tty ? [{ path: tty }] : [], target: { type: 'xen', port: 0 } });
+    const port = kib(vnc);
+    if (port !== undefined) def.devices.graphics.push({ type: 'vnc', port, autoport: true, listens: [] });
+    return formatDomainXML(def);
+  }
+
+  // --- events ----------------------------------------------------------------------
+
+  /** Watch @introduceDomain/@releaseDomain; each firing rescans and reports the difference. */
+  async startEvents(): Promise<void> {
+    this.#known = new Map((await this.#liveSet()).map((r) => [r.id, r]));
+    for (const path of ['@introduceDomain', '@releaseDomain']) {
+      const w = this.#xs.watch(path);
+      w.on('change', () => this.#queueScan());
+      w.on('error', () => {}); // ends with the connection; reported through close
+      this.#watches.push(w);
+      await w.ready;
+    }
+  }
+
+  /** Domains that are in /local/domain and still introduced to xenstored (dom0 always is). */
+  async #liveSet(): Promise<DomainRef[]> {
+    const refs = await this.#all();
+    const alive = await Promise.all(refs.map((r) => (r.id === 0 ? true : this.#xs.isDomainIntroduced(r.id).catch(() => false))));
+    return refs.filter((_, i) => alive[i]);
+  }
+
+  #queueScan(): void {
+    // One scan at a time, in order, so events come out in the order things happened.
+    this.#scan = this.#scan.then(() => this.#diff()).catch((e: unknown) => {
+      if (!this.#closed) this.#ctx.log(`xenstore event scan failed: ${(e as Error).message}`);
+    });
+  }
+
+  async #diff(): Promise<void> {
+    if (this.#closed) return;
+    const now = new Map((await this.#liveSet()).map((r) => [r.id, r]));
+    if (this.#closed) return;
+    for (const [id, ref] of now) {
+      const was = this.#known.get(id);
+      if (!was || !sameUUID(was.uuid, ref.uuid)) {
+        if (was) this.#emit(was, 'stopped');
+        this.#emit(ref, 'started');
+      }
+    }
+    for (const [id, ref] of this.#known) if (!now.has(id)) this.#emit(ref, 'stopped');
+    this.#known = now;
+  }
+
+  #emit(domain: DomainRef, event: 'started' | 'stopped'): void {
+    this.#ctx.events.emit('domain-event', { domain: { ...domain, id: event === 'stopped' ? -1 : domain.id }, event });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled(this.#watches.map((w) => w.close()));
+    await this.#xs.close();
+  }
+}
+
+export const xenstoreSubDriverFactory: SubDriverFactory = {
+  name: 'xenstore',
+  async open(ctx: SubDriverContext) {
+    const { xenstorePath, xenstoreDevice } = ctx.options;
+    const xs = await XenStore.open({ ...(xenstorePath !== undefined ? { path: xenstorePath } : {}), ...(xenstoreDevice ? { device: true } : {}) });
+    try {
+      // A socket that accepts but a daemon that never answers must not hang the open.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new VirError(`XenStore at ${xs.endpoint.path} did not answer within ${OPEN_PROBE_MS} ms`, { code: ErrorCode.NO_XENSTORE, domain: ErrorDomain.XENSTORE })), OPEN_PROBE_MS);
+      });
+      try {
+        await Promise.race([readOpt(xs, '/local/domain/0/name'), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+      const sub = new XenStoreSubDriver(xs, ctx);
+      await sub.startEvents().catch((e: unknown) => ctx.log(`xenstore domain events unavailable: ${(e as Error).message}`));
+      return sub;
+    } catch (e) {
+      await xs.close();
+      throw e;
+    }
+  },
+};
