@@ -7,6 +7,7 @@ export type { VirErrorOptions } from './errors.js';
 
 // Drivers register themselves by URI scheme when their module loads.
 import './drivers/test/index.js';
+import './drivers/xen/index.js';
 
 export { connect, Connection } from './connection.js';
 export { Domain } from './domain-handle.js';
