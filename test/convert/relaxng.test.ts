@@ -40,7 +40,7 @@ describe.skipIf(missing !== null)(`converter output validates against libvirt's 
     const broken = xmlFromNative('xen-sxpr', OWN_SEXPR).replace("<vcpu placement='static'>", "<vcpu placement='everywhere'>");
     const [r] = validateMany([broken]);
     expect(r!.ok).toBe(false);
-    expect(r!.errors).toMatch(/vcpu|placement/);
+    expect(r!.errors).toMatch(/Relax-NG validity error/);
   });
 
   it.skipIf(!fixturesAvailable())('for every fixture converted to XML', () => {
