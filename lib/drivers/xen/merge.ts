@@ -24,15 +24,16 @@ export function mergeDomainLists(answers: readonly Answer<DomainRef[]>[], flags:
   for (const { value } of answers) {
     for (const d of value) {
       const key = d.uuid.toLowerCase();
-      // The id belongs to another domain now (or to none): not running any more.
-      const stale = liveIds !== undefined && d.id >= 0 && liveIds.get(d.id) !== key;
-      const id = stale ? -1 : d.id;
+      // The id belongs to another domain now (or to none): a stale entry.
+      // Such a leftover says nothing true about the domain: drop it (if the domain is
+      // also defined, its config source lists it as inactive anyway).
+      if (liveIds !== undefined && d.id >= 0 && liveIds.get(d.id) !== key) continue;
       const seen = byUUID.get(key);
       if (!seen) {
-        byUUID.set(key, { name: d.name, uuid: d.uuid, id });
+        byUUID.set(key, { name: d.name, uuid: d.uuid, id: d.id });
       } else {
         if (!seen.name && d.name) seen.name = d.name;
-        if (seen.id < 0 && id >= 0) seen.id = id;
+        if (seen.id < 0 && d.id >= 0) seen.id = d.id;
       }
     }
   }
