@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { DomainInfo, DomainRef, NodeInfo, VcpuInfo } from '../../driver.js';
-import { HypervisorDriver as Hypervisor } from '../../hypervisor/index.js';
+import type { HypervisorDriver as Hypervisor } from '../../hypervisor/index.js';
 import { xenCapabilities } from '../../convert/index.js';
 import type { SubDriver, SubDriverContext, SubDriverFactory } from './subdriver.js';
 import { goneError, requireRunning, sameUUID } from './live-domain.js';
@@ -86,6 +86,8 @@ export class HypervisorSubDriver implements SubDriver {
 export const hypervisorSubDriverFactory: SubDriverFactory = {
   name: 'hypervisor',
   async open(_ctx: SubDriverContext) {
-    return new HypervisorSubDriver(Hypervisor.open());
+    // Loaded on open: connections that never reach this far do not load the addon.
+    const { HypervisorDriver } = await import('../../hypervisor/index.js');
+    return new HypervisorSubDriver(HypervisorDriver.open());
   },
 };
