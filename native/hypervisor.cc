@@ -5,7 +5,6 @@
 // here we only convert numbers and structs. Every failure is thrown as a VirError with
 // domain VIR_FROM_XEN and the errno. Only destroy runs on the libuv pool: the other
 // calls return in microseconds.
-#include <cstdio>
 #include <memory>
 
 #include "addon.h"
@@ -24,32 +23,40 @@ uint32_t U32(const Napi::CallbackInfo& info, size_t i) {
   return info[i].As<Napi::Number>().Uint32Value();
 }
 
-std::string Uuid(const uint8_t h[16]) {
-  char s[37];
-  snprintf(s, sizeof s,
-           "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", h[0],
-           h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13],
-           h[14], h[15]);
-  return s;
+// Raw domain records go out as 16 doubles each into a Float64Array the caller owns and
+// reuses: no per-call object or string creation here (N-API property sets cost more
+// than the hypercall). lib/hypervisor/native-hypervisor.ts decodes the same layout.
+constexpr size_t kDomainRecordLen = 16;
+
+void PutDomainRecord(double* r, const hv::v17::DomainInfo& d) {
+  r[0] = d.domain;
+  r[1] = d.flags;
+  r[2] = static_cast<double>(d.tot_pages);
+  r[3] = static_cast<double>(d.max_pages);
+  r[4] = static_cast<double>(d.outstanding_pages);
+  r[5] = static_cast<double>(d.shr_pages);
+  r[6] = static_cast<double>(d.paged_pages);
+  r[7] = static_cast<double>(d.cpu_time);  // ns; exact below 2^53 (104 days)
+  r[8] = d.nr_online_vcpus;
+  r[9] = d.max_vcpu_id == 0xffffffffu ? -1.0 : d.max_vcpu_id;
+  r[10] = d.ssidref;
+  r[11] = d.cpupool;
+  for (int i = 0; i < 4; i++) {  // handle (UUID) as four big-endian 32-bit words
+    const uint8_t* h = d.handle + 4 * i;
+    r[12 + i] = static_cast<double>((uint32_t(h[0]) << 24) | (uint32_t(h[1]) << 16) |
+                                    (uint32_t(h[2]) << 8) | uint32_t(h[3]));
+  }
 }
 
-// Raw domain record: units as Xen reports them (pages, ns); lib/hypervisor converts.
-Napi::Object DomainInfoToJs(Napi::Env env, const hv::v17::DomainInfo& d) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("domid", d.domain);
-  o.Set("flags", d.flags);
-  o.Set("totPages", static_cast<double>(d.tot_pages));
-  o.Set("maxPages", static_cast<double>(d.max_pages));
-  o.Set("outstandingPages", static_cast<double>(d.outstanding_pages));
-  o.Set("sharedPages", static_cast<double>(d.shr_pages));
-  o.Set("pagedPages", static_cast<double>(d.paged_pages));
-  o.Set("cpuTime", static_cast<double>(d.cpu_time));  // ns; exact below 2^53 (104 days)
-  o.Set("nrOnlineVcpus", d.nr_online_vcpus);
-  o.Set("maxVcpuId", static_cast<double>(d.max_vcpu_id == 0xffffffffu ? -1.0 : d.max_vcpu_id));
-  o.Set("ssidref", d.ssidref);
-  o.Set("handle", Uuid(d.handle));
-  o.Set("cpupool", d.cpupool);
-  return o;
+// Validated view of the caller's Float64Array: whole records only.
+double* Records(const Napi::CallbackInfo& info, size_t i, size_t* count) {
+  if (!info[i].IsTypedArray() ||
+      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    throw Napi::TypeError::New(info.Env(), "expected a Float64Array for domain records");
+  }
+  Napi::Float64Array a = info[i].As<Napi::Float64Array>();
+  *count = a.ElementLength() / kDomainRecordLen;
+  return a.Data();
 }
 
 Napi::Uint8Array Bytes(Napi::Env env, const std::vector<uint8_t>& v) {
@@ -211,22 +218,29 @@ class Hypervisor : public Napi::ObjectWrap<Hypervisor> {
     return Napi::Number::New(env, Call(env, [](hv::Session& s) { return s.SchedId(); }));
   }
 
-  // domainInfoList(first, max)
+  // domainInfoList(first, out: Float64Array) -> records written (ids >= first, in order)
   Napi::Value DomainInfoList(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    uint32_t first = U32(info, 0), max = U32(info, 1);
-    std::vector<hv::v17::DomainInfo> list =
-        Call(env, [&](hv::Session& s) { return s.DomainInfoList(first, max); });
-    Napi::Array a = Napi::Array::New(env, list.size());
-    for (size_t i = 0; i < list.size(); i++) a.Set(static_cast<uint32_t>(i), DomainInfoToJs(env, list[i]));
-    return a;
+    uint32_t first = U32(info, 0);
+    size_t cap = 0;
+    double* out = Records(info, 1, &cap);
+    std::vector<hv::v17::DomainInfo> list = Call(env, [&](hv::Session& s) {
+      return s.DomainInfoList(first, static_cast<uint32_t>(cap));
+    });
+    for (size_t i = 0; i < list.size(); i++) PutDomainRecord(out + i * kDomainRecordLen, list[i]);
+    return Napi::Number::New(env, static_cast<double>(list.size()));
   }
 
+  // domainInfo(domid, out: Float64Array) -> writes one record
   Napi::Value DomainInfo(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     uint32_t domid = U32(info, 0);
+    size_t cap = 0;
+    double* out = Records(info, 1, &cap);
+    if (cap < 1) throw Napi::RangeError::New(env, "record buffer too small");
     hv::v17::DomainInfo d = Call(env, [&](hv::Session& s) { return s.DomainInfo(domid); });
-    return DomainInfoToJs(env, d);
+    PutDomainRecord(out, d);
+    return env.Undefined();
   }
 
   Napi::Value Pause(const Napi::CallbackInfo& info) {

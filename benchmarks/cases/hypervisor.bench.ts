@@ -1,0 +1,84 @@
+/**
+ * Hypervisor queries: xenvirt's HypervisorDriver vs libxenctrl (C) in the same dom0 and
+ * the same run. Only meaningful inside Xen's dom0: `npm run test:xen` runs it there.
+ *
+ * - getdomaininfolist: HypervisorDriver.listDomains() (JS objects out) vs
+ *   xc_domain_getinfolist(xch, 0, 256, buf) — the same 256-entry batch.
+ * - getdomaininfo: HypervisorDriver.domainInfo(0) vs xc_domain_getinfo(xch, 0, 1, &info).
+ * Rounds alternate between the two sides so drift under emulation hits both.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { sampleMicros, stats, type BenchCase, type BenchRow } from '../harness.js';
+import { HypervisorDriver } from '../../lib/hypervisor/index.js';
+
+const run = promisify(execFile);
+const ITER = Number(process.env.XENVIRT_HV_BENCH_ITER ?? 2000);
+const ROUNDS = 2;
+const BATCH = 256;
+
+async function referenceBinary(): Promise<string | { skipped: string }> {
+  const given = process.env.XENVIRT_XC_BENCH;
+  if (given && existsSync(given)) return given;
+  if (!existsSync('/usr/include/xenctrl.h')) return { skipped: 'libxenctrl headers (libxen-dev) not installed for the C reference' };
+  const src = resolve(fileURLToPath(import.meta.url), '../../hypervisor/xc-domaininfo.c');
+  const out = join(mkdtempSync(join(tmpdir(), 'xenvirt-bench-')), 'xc-domaininfo');
+  await run('gcc', ['-O2', '-o', out, src, '-lxenctrl']);
+  return out;
+}
+
+const hypervisor: BenchCase = {
+  suite: 'hypervisor',
+  async run() {
+    if (!existsSync('/dev/xen/privcmd')) return { skipped: 'not in a Xen dom0 (no /dev/xen/privcmd); `npm run test:xen` runs this inside one' };
+    const bin = await referenceBinary();
+    if (typeof bin !== 'string') return bin;
+    const hv = HypervisorDriver.open();
+    try {
+      const ref = { list: [] as number[], one: [] as number[] };
+      const ours = { list: [] as number[], one: [] as number[] };
+      let domains = 0;
+      // warm-up of our side (JIT, lazily allocated list buffer)
+      for (let i = 0; i < 200; i++) {
+        hv.listDomains();
+        hv.domainInfo(0);
+      }
+      for (let r = 0; r < ROUNDS; r++) {
+        const { stdout } = await run(bin, [String(ITER), String(BATCH), '0'], { maxBuffer: 64 << 20 });
+        const c = JSON.parse(stdout) as { domains: number; getinfolist: number[]; getinfo: number[] };
+        ref.list.push(...c.getinfolist);
+        ref.one.push(...c.getinfo);
+        domains = c.domains;
+        for (let i = 0; i < ITER; i += 100) {
+          ours.list.push(...(await sampleMicros(100, () => hv.listDomains())));
+          ours.one.push(...(await sampleMicros(100, () => hv.domainInfo(0))));
+        }
+      }
+      const row = (name: string, x: number[], y: number[], label: string): BenchRow => {
+        const a = stats(x, 'µs/op');
+        const b = stats(y, 'µs/op');
+        return {
+          suite: 'hypervisor',
+          name,
+          xenvirt: a,
+          reference: { ...b, label },
+          ratio: a.median / b.median,
+          better: 'lower',
+          goal: '≤ 1.1',
+          note: `${domains} domain(s); ${hv.interfaceInfo().hypercallBuffers} buffers`,
+        };
+      };
+      return [
+        row(`getdomaininfolist (${domains} domains, batch ${BATCH})`, ours.list, ref.list, 'xc_domain_getinfolist'),
+        row('getdomaininfo (dom0)', ours.one, ref.one, 'xc_domain_getinfo(…, 1)'),
+      ];
+    } finally {
+      hv.close();
+    }
+  },
+};
+export default hypervisor;

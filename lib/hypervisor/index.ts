@@ -1,0 +1,319 @@
+/**
+ * The hypervisor sub-driver: domain and host facts straight from Xen through
+ * hypercalls (native/hypervisor.cc), in the units and names of the public API.
+ *
+ * It knows domains only by id: names, UUID text and configuration live in XenStore and
+ * libxl, which the unified Xen driver combines with this. Arguments are checked here so
+ * every bad input gets a VirError with an exact message before any hypercall is made.
+ */
+import { ErrorCode, ErrorDomain, VirError } from '../errors.js';
+import type { DomainState, NodeInfo, VcpuInfo } from '../driver.js';
+import { DOMAIN_RECORD_LEN, decodeDomainRecord, openNativeHypervisor, type NativeHypervisor, type ProbeOptions, type RawDomainInfo } from './native-hypervisor.js';
+import { stateFromFlags } from './state.js';
+
+export { stateFromFlags, DomainFlag, shutdownReason } from './state.js';
+export { knownInterfaceVersions } from './native-hypervisor.js';
+export type { ProbeOptions, InterfaceInfo } from './native-hypervisor.js';
+
+/** Xen's page size on x86 (XC_PAGE_SIZE): memory comes in pages, the API speaks KiB. */
+const PAGE_KIB = 4;
+/** Domain ids from here on are reserved (DOMID_FIRST_RESERVED). */
+const FIRST_RESERVED_DOMID = 0x7ff0;
+/** Xen's own cap on a domain's vcpus (HVM_MAX_VCPUS and the PV limit are lower). */
+const MAX_VCPUS = 4096;
+
+export interface HypervisorVersion {
+  major: number;
+  minor: number;
+  /** e.g. '.7' */
+  extra: string;
+  /** e.g. 'xen-3.0-x86_64 hvm-3.0-x86_32 …' */
+  capabilities: string;
+}
+
+export interface HvDomainInfo {
+  domid: number;
+  state: DomainState;
+  /** KiB */
+  maxMem: number;
+  /** KiB */
+  memory: number;
+  nrVirtCpu: number;
+  /** ns */
+  cpuTime: number;
+  /** Raw XEN_DOMINF_* flags. */
+  flags: number;
+  dying: boolean;
+  hvm: boolean;
+  /** The domain's UUID (Xen's domain handle). */
+  uuid: string;
+  /** Highest vcpu id, -1 when none. */
+  maxVcpuId: number;
+  cpupool: number;
+}
+
+export type SchedulerType = 'credit' | 'credit2' | 'arinc653' | 'rtds' | 'null' | `unknown-${number}`;
+
+export interface SchedulerParams {
+  /** Relative share, 1..65535. */
+  weight: number;
+  /** Upper bound in % of one CPU; 0 = none. */
+  cap: number;
+}
+
+const SCHEDULERS: Record<number, SchedulerType> = { 5: 'credit', 6: 'credit2', 7: 'arinc653', 8: 'rtds', 9: 'null' };
+
+function invalidArg(message: string): VirError {
+  return new VirError(message, { code: ErrorCode.INVALID_ARG, domain: ErrorDomain.XEN });
+}
+
+function checkDomid(domid: unknown): number {
+  if (typeof domid !== 'number' || !Number.isInteger(domid) || domid < 0 || domid >= FIRST_RESERVED_DOMID) {
+    throw invalidArg(`domain id must be an integer from 0 to ${FIRST_RESERVED_DOMID - 1}, got ${String(domid)}`);
+  }
+  return domid;
+}
+
+function checkIndex(value: unknown, what: string, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    throw invalidArg(`${what} must be an integer from 0 to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function toDomainInfo(r: RawDomainInfo): HvDomainInfo {
+  return {
+    domid: r.domid,
+    state: stateFromFlags(r.flags),
+    maxMem: r.maxPages * PAGE_KIB,
+    memory: r.totPages * PAGE_KIB,
+    nrVirtCpu: r.nrOnlineVcpus,
+    cpuTime: r.cpuTime,
+    flags: r.flags,
+    dying: (r.flags & 1) !== 0,
+    hvm: (r.flags & 2) !== 0,
+    uuid: r.handle,
+    maxVcpuId: r.maxVcpuId,
+    cpupool: r.cpupool,
+  };
+}
+
+/** CPU numbers -> Xen bitmap of `bytes` bytes. */
+function cpusToBitmap(cpus: number[], bytes: number): Uint8Array {
+  const map = new Uint8Array(bytes);
+  for (const c of cpus) map[c >> 3]! |= 1 << (c & 7);
+  return map;
+}
+
+/** Xen bitmap -> CPU numbers, limited to CPUs that exist. */
+function bitmapToCpus(map: Uint8Array, nrCpus: number): number[] {
+  const out: number[] = [];
+  for (let c = 0; c < nrCpus && c >> 3 < map.length; c++) if (map[c >> 3]! & (1 << (c & 7))) out.push(c);
+  return out;
+}
+
+export class HypervisorDriver {
+  #hv: NativeHypervisor | undefined;
+  #cpuBits: number | undefined;
+  // Reused record buffers (see DOMAIN_RECORD_LEN): one domain, and a list batch.
+  #one = new Float64Array(DOMAIN_RECORD_LEN);
+  #batch = new Float64Array(64 * DOMAIN_RECORD_LEN);
+
+  private constructor(hv: NativeHypervisor) {
+    this.#hv = hv;
+  }
+
+  /**
+   * Open /dev/xen/privcmd and find the interface versions the running Xen speaks.
+   * Throws VIR_ERR_NO_XEN when not in a privileged Xen domain (or not root), and
+   * VIR_ERR_XEN_CALL naming the version when Xen speaks one this build does not know.
+   */
+  static open(probe?: ProbeOptions): HypervisorDriver {
+    return new HypervisorDriver(openNativeHypervisor(probe));
+  }
+
+  get #native(): NativeHypervisor {
+    if (!this.#hv) {
+      throw new VirError('the hypervisor connection is closed', { code: ErrorCode.INVALID_CONN, domain: ErrorDomain.XEN });
+    }
+    return this.#hv;
+  }
+
+  /** Which interface versions were detected, and how hypercall memory is obtained. */
+  interfaceInfo() {
+    return this.#native.interfaceInfo();
+  }
+
+  version(): HypervisorVersion {
+    const v = this.#native.version();
+    // Xen pads the capabilities list with a trailing blank; callers split on spaces.
+    return { ...v, capabilities: v.capabilities.trim() };
+  }
+
+  nodeInfo(): NodeInfo {
+    const p = this.#native.physinfo();
+    const nodes = Math.max(1, p.nrNodes);
+    const perSocket = Math.max(1, p.coresPerSocket * p.threadsPerCore);
+    return {
+      model: process.arch === 'x64' ? 'x86_64' : process.arch,
+      memory: p.totalPages * PAGE_KIB,
+      cpus: p.nrCpus,
+      mhz: Math.floor(p.cpuKhz / 1000),
+      nodes,
+      // libvirt's convention: sockets per NUMA node
+      sockets: Math.max(1, Math.floor(p.nrCpus / (perSocket * nodes))),
+      cores: p.coresPerSocket,
+      threads: p.threadsPerCore,
+    };
+  }
+
+  /** Free host memory, KiB. */
+  freeMemory(): number {
+    return this.#native.physinfo().freePages * PAGE_KIB;
+  }
+
+  /** Walk every domain in id order, one getdomaininfolist sysctl per batch. */
+  #eachDomain(visit: (buf: Float64Array, i: number) => void): void {
+    const hv = this.#native;
+    let first = 0;
+    for (;;) {
+      const cap = this.#batch.length / DOMAIN_RECORD_LEN;
+      const n = hv.domainInfoList(first, this.#batch);
+      for (let i = 0; i < n; i++) visit(this.#batch, i);
+      if (n < cap) return;
+      // a full batch: there may be more; grow for next time and continue after the last
+      first = this.#batch[(n - 1) * DOMAIN_RECORD_LEN]! + 1;
+      if (first >= FIRST_RESERVED_DOMID) return;
+      if (cap < 1024) this.#batch = new Float64Array(cap * 2 * DOMAIN_RECORD_LEN);
+    }
+  }
+
+  listDomainIds(): number[] {
+    const ids: number[] = [];
+    this.#eachDomain((buf, i) => ids.push(buf[i * DOMAIN_RECORD_LEN]!));
+    return ids;
+  }
+
+  /** Every domain, fetched in batches by one sysctl per batch. */
+  listDomains(): HvDomainInfo[] {
+    const out: HvDomainInfo[] = [];
+    this.#eachDomain((buf, i) => out.push(toDomainInfo(decodeDomainRecord(buf, i))));
+    return out;
+  }
+
+  /** One domain; VIR_ERR_NO_DOMAIN when no domain has this id. */
+  domainInfo(domid: number): HvDomainInfo {
+    this.#native.domainInfo(checkDomid(domid), this.#one);
+    return toDomainInfo(decodeDomainRecord(this.#one, 0));
+  }
+
+  async pause(domid: number): Promise<void> {
+    this.#native.pause(checkDomid(domid));
+  }
+
+  async unpause(domid: number): Promise<void> {
+    this.#native.unpause(checkDomid(domid));
+  }
+
+  /** Tear the domain down (hard power-off). Runs off the event loop. */
+  destroy(domid: number): Promise<void> {
+    try {
+      return this.#native.destroy(checkDomid(domid));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Set the most memory the domain may own, KiB. */
+  setMaxMemory(domid: number, kib: number): void {
+    checkDomid(domid);
+    if (typeof kib !== 'number' || !Number.isInteger(kib) || kib <= 0 || kib > Number.MAX_SAFE_INTEGER) {
+      throw invalidArg(`maximum memory must be a positive integer number of KiB, got ${String(kib)}`);
+    }
+    this.#native.setMaxMem(domid, kib);
+  }
+
+  setMaxVcpus(domid: number, n: number): void {
+    checkDomid(domid);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_VCPUS) {
+      throw invalidArg(`vcpu count must be an integer from 1 to ${MAX_VCPUS}, got ${String(n)}`);
+    }
+    this.#native.setMaxVcpus(domid, n);
+  }
+
+  /** Bits Xen needs for a CPU bitmap on this host (max_cpu_id + 1, whole bytes). */
+  #bitmapBits(): number {
+    this.#cpuBits ??= (Math.floor(this.#native.physinfo().maxCpuId / 8) + 1) * 8;
+    return this.#cpuBits;
+  }
+
+  /** Every vcpu of the domain with its state, time, current CPU and hard affinity. */
+  getVcpus(domid: number): VcpuInfo[] {
+    const info = this.domainInfo(domid);
+    const bits = this.#bitmapBits();
+    const nrCpus = this.#native.physinfo().maxCpuId + 1;
+    const out: VcpuInfo[] = [];
+    for (let v = 0; v <= info.maxVcpuId; v++) {
+      const r = this.#native.vcpuInfo(domid, v);
+      out.push({
+        number: v,
+        state: !r.online ? 'offline' : r.running ? 'running' : 'blocked',
+        cpuTime: r.cpuTime,
+        cpu: r.online ? r.cpu : -1,
+        cpumap: bitmapToCpus(this.#native.getVcpuAffinity(domid, v, bits), nrCpus),
+      });
+    }
+    return out;
+  }
+
+  /** Restrict a vcpu to the given physical CPUs (CPU numbers). Returns what Xen applied. */
+  pinVcpu(domid: number, vcpu: number, cpumap: number[]): number[] {
+    checkDomid(domid);
+    checkIndex(vcpu, 'vcpu number', MAX_VCPUS - 1);
+    const bits = this.#bitmapBits();
+    if (!Array.isArray(cpumap) || cpumap.length === 0) throw invalidArg('cpumap must be a non-empty array of CPU numbers');
+    for (const c of cpumap) checkIndex(c, 'CPU number in cpumap', bits - 1);
+    const applied = this.#native.setVcpuAffinity(domid, vcpu, cpusToBitmap(cpumap, bits / 8));
+    return bitmapToCpus(applied, bits);
+  }
+
+  schedulerType(): SchedulerType {
+    const id = this.#native.schedId();
+    return SCHEDULERS[id] ?? `unknown-${id}`;
+  }
+
+  #creditSched(): number {
+    const id = this.#native.schedId();
+    if (id !== 5 && id !== 6) {
+      throw new VirError(`scheduler parameters are supported for credit and credit2, not ${SCHEDULERS[id] ?? id}`, {
+        code: ErrorCode.NO_SUPPORT,
+        domain: ErrorDomain.XEN,
+      });
+    }
+    return id;
+  }
+
+  getSchedulerParams(domid: number): SchedulerParams {
+    checkDomid(domid);
+    return this.#native.getCredit(domid, this.#creditSched());
+  }
+
+  /** Change weight and/or cap; omitted values keep their current setting. */
+  setSchedulerParams(domid: number, params: Partial<SchedulerParams>): void {
+    checkDomid(domid);
+    if (params === null || typeof params !== 'object') throw invalidArg('scheduler parameters must be an object');
+    if (params.weight !== undefined) checkIndex(params.weight, 'weight', 65535);
+    if (params.weight === 0) throw invalidArg('weight must be an integer from 1 to 65535, got 0');
+    if (params.cap !== undefined) checkIndex(params.cap, 'cap', 65534);
+    const sched = this.#creditSched();
+    // Xen treats some values as "leave unchanged", so always send both in full.
+    const cur = this.#native.getCredit(domid, sched);
+    this.#native.setCredit(domid, sched, params.weight ?? cur.weight, params.cap ?? cur.cap);
+  }
+
+  /** Release privcmd. Later calls raise VIR_ERR_INVALID_CONN; a destroy in flight completes. */
+  close(): void {
+    this.#hv?.close();
+    this.#hv = undefined;
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The surface native/hypervisor.cc adds to the addon, declared once. Units are Xen's
+ * (pages, ns); lib/hypervisor/index.ts converts them for callers.
+ */
+import { native } from '../native.js';
+import { ErrorCode, ErrorDomain, VirError } from '../errors.js';
+
+export interface RawDomainInfo {
+  domid: number;
+  /** XEN_DOMINF_* bits; shutdown reason in bits 16..23. */
+  flags: number;
+  totPages: number;
+  maxPages: number;
+  outstandingPages: number;
+  sharedPages: number;
+  pagedPages: number;
+  /** ns */
+  cpuTime: number;
+  nrOnlineVcpus: number;
+  /** -1 when the domain has no vcpus yet */
+  maxVcpuId: number;
+  ssidref: number;
+  /** Domain handle (UUID) as text. */
+  handle: string;
+  cpupool: number;
+}
+
+/**
+ * Domain records cross the addon boundary as 16 doubles each (see PutDomainRecord in
+ * native/hypervisor.cc): creating objects field by field in C++ costs more than the
+ * hypercall itself, while a JS object literal is cheap.
+ */
+export const DOMAIN_RECORD_LEN = 16;
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function hex32(w: number): string {
+  return HEX[(w >>> 24) & 255]! + HEX[(w >>> 16) & 255]! + HEX[(w >>> 8) & 255]! + HEX[w & 255]!;
+}
+
+/** Decode record `i` of `buf`. */
+export function decodeDomainRecord(buf: Float64Array, i: number): RawDomainInfo {
+  const o = i * DOMAIN_RECORD_LEN;
+  const a = hex32(buf[o + 12]!);
+  const b = hex32(buf[o + 13]!);
+  const c = hex32(buf[o + 14]!);
+  const d = hex32(buf[o + 15]!);
+  return {
+    domid: buf[o]!,
+    flags: buf[o + 1]!,
+    totPages: buf[o + 2]!,
+    maxPages: buf[o + 3]!,
+    outstandingPages: buf[o + 4]!,
+    sharedPages: buf[o + 5]!,
+    pagedPages: buf[o + 6]!,
+    cpuTime: buf[o + 7]!,
+    nrOnlineVcpus: buf[o + 8]!,
+    maxVcpuId: buf[o + 9]!,
+    ssidref: buf[o + 10]!,
+    cpupool: buf[o + 11]!,
+    handle: `${a}-${b.slice(0, 4)}-${b.slice(4)}-${c.slice(0, 4)}-${c.slice(4)}${d}`,
+  };
+}
+
+export interface RawPhysinfo {
+  threadsPerCore: number;
+  coresPerSocket: number;
+  nrCpus: number;
+  maxCpuId: number;
+  nrNodes: number;
+  maxNodeId: number;
+  cpuKhz: number;
+  capabilities: number;
+  totalPages: number;
+  freePages: number;
+  scrubPages: number;
+  outstandingPages: number;
+  maxMfn: number;
+}
+
+export interface RawVcpuInfo {
+  vcpu: number;
+  online: boolean;
+  blocked: boolean;
+  running: boolean;
+  cpuTime: number;
+  cpu: number;
+}
+
+export interface InterfaceInfo {
+  sysctl: number;
+  domctl: number;
+  layout: string;
+  hypercallBuffers: '/dev/xen/hypercall' | 'mlock';
+}
+
+export interface ProbeOptions {
+  /** Interface versions to try instead of the build's table (tests use this). */
+  sysctlVersions?: number[];
+  domctlVersions?: number[];
+}
+
+export interface NativeHypervisor {
+  interfaceInfo(): InterfaceInfo;
+  version(): { major: number; minor: number; extra: string; capabilities: string };
+  physinfo(): RawPhysinfo;
+  schedId(): number;
+  /** Fills `out` with records of domains with id >= first; returns how many. */
+  domainInfoList(first: number, out: Float64Array): number;
+  /** Writes one record at out[0..15]; VIR_ERR_NO_DOMAIN when absent. */
+  domainInfo(domid: number, out: Float64Array): void;
+  pause(domid: number): void;
+  unpause(domid: number): void;
+  destroy(domid: number): Promise<void>;
+  setMaxMem(domid: number, kib: number): void;
+  setMaxVcpus(domid: number, max: number): void;
+  vcpuInfo(domid: number, vcpu: number): RawVcpuInfo;
+  getVcpuAffinity(domid: number, vcpu: number, nrBits: number): Uint8Array;
+  setVcpuAffinity(domid: number, vcpu: number, bitmap: Uint8Array): Uint8Array;
+  getCredit(domid: number, schedId: number): { weight: number; cap: number };
+  setCredit(domid: number, schedId: number, weight: number, cap: number): void;
+  close(): void;
+}
+
+interface HypervisorAddon {
+  Hypervisor?: new (probe?: ProbeOptions) => NativeHypervisor;
+  hvKnownVersions?: () => { xen: string; sysctl: number; domctl: number; layout: string }[];
+}
+
+/** Open privcmd and probe the interface versions (throws VirError). */
+export function openNativeHypervisor(probe?: ProbeOptions): NativeHypervisor {
+  const addon = native() as unknown as HypervisorAddon;
+  if (typeof addon.Hypervisor !== 'function') {
+    throw new VirError('this build of the xenvirt addon has no hypervisor module; rebuild it with `npm run build:native`', {
+      code: ErrorCode.NO_SUPPORT,
+      domain: ErrorDomain.XEN,
+    });
+  }
+  return new addon.Hypervisor(probe);
+}
+
+/** The interface versions this build can speak (Xen release, sysctl, domctl). */
+export function knownInterfaceVersions(): { xen: string; sysctl: number; domctl: number; layout: string }[] {
+  const addon = native() as unknown as HypervisorAddon;
+  return addon.hvKnownVersions?.() ?? [];
+}
