@@ -2,7 +2,7 @@ import { defineConfig } from 'tsup';
 
 // One build, two module systems: ESM (.js) and CommonJS (.cjs) with typings for both.
 export default defineConfig({
-  entry: { index: 'lib/index.ts', cli: 'lib/cli/main.ts' },
+  entry: { index: 'lib/index.ts', cli: 'lib/cli/main.ts', 'proxy-daemon': 'lib/proxy/daemon.ts' },
   format: ['esm', 'cjs'],
   dts: { entry: { index: 'lib/index.ts' } },
   target: 'node20',
