@@ -7,7 +7,7 @@ import { ErrorCode } from '../errors.js';
 import { connect, ReplyAs, resolveEndpoint, type Endpoint, type MakeRequestError, type NativeXsConnection, type XenStoreOpenOptions } from './connection.js';
 import { decodeList, type Permission } from './decode.js';
 import { XenStoreError } from './errors.js';
-import { NodeOps, type Link } from './ops.js';
+import { NodeOps, type CachedListing, type Link } from './ops.js';
 import { validateToken, validateWatchPath } from './paths.js';
 import { introducePayload, transactionStartPayload, watchPayload } from './serializer.js';
 import { Transaction } from './transaction.js';
@@ -80,6 +80,8 @@ export class XenStore extends EventEmitter implements Link {
   private readonly conn: NativeXsConnection;
   private readonly ops: NodeOps;
   private readonly watches = new Map<string, Watch>();
+  /** @internal see Link.largeDirectories */
+  readonly largeDirectories = new Map<string, CachedListing | undefined>();
   private watchSeq = 0;
   private flushQueued = false;
   private closedFlag = false;

@@ -14,7 +14,23 @@ import { ReplyAs } from './connection.js';
  * XenStoreError. */
 export interface Link {
   send(type: number, txId: number, payload: Buffer | string, replyAs: ReplyAs): Promise<unknown>;
+  /**
+   * Large directories (those the daemon lists only through DIRECTORY_PART) by path,
+   * with their last listing and its generation count; bounded, oldest dropped first.
+   */
+  readonly largeDirectories: Map<string, CachedListing | undefined>;
 }
+
+export interface CachedListing {
+  generation: string;
+  children: readonly string[];
+  /** Length of the child list in bytes: asking DIRECTORY_PART for this offset returns
+   * just the generation count, a cheap "has it changed?". */
+  bytes: number;
+}
+
+/** How many large directories a connection remembers. */
+export const LARGE_DIRECTORY_HINTS = 64;
 /** How often a DIRECTORY_PART listing restarts because the node kept changing. */
 const DIRECTORY_RESTARTS = 8;
 
@@ -110,10 +126,25 @@ export class NodeOps {
    * (C xenstored answers E2BIG first), restarting if the node changes meanwhile.
    */
   async directory(path: string): Promise<string[]> {
-    try {
-      return decodeList(await this.run<Buffer>(XsType.DIRECTORY, path, () => path, ReplyAs.BUFFER));
-    } catch (e) {
-      if (!(e instanceof XenStoreError) || e.syscall !== 'E2BIG') throw e;
+    const hints = this.link.largeDirectories;
+    // A path known to be large goes straight to DIRECTORY_PART: the E2BIG round trip
+    // would only be wasted (a shrunken list simply comes back in one part).
+    if (!hints.has(path)) {
+      try {
+        return decodeList(await this.run<Buffer>(XsType.DIRECTORY, path, () => path, ReplyAs.BUFFER));
+      } catch (e) {
+        if (!(e instanceof XenStoreError) || e.syscall !== 'E2BIG') throw e;
+      }
+      if (hints.size >= LARGE_DIRECTORY_HINTS) hints.delete(hints.keys().next().value!);
+      hints.set(path, undefined);
+    }
+    // The daemon changes a node's generation count whenever its child list changes, so
+    // an unchanged count means the last listing still holds: one small round trip
+    // instead of several large ones. Only outside transactions, whose view differs.
+    const cached = this.txId === 0 ? hints.get(path) : undefined;
+    if (cached) {
+      const probe = decodeDirectoryPart(await this.run<Buffer>(XsType.DIRECTORY_PART, path, () => directoryPartPayload(path, cached.bytes), ReplyAs.BUFFER));
+      if (probe.generation === cached.generation && probe.last && probe.children.length === 0) return [...cached.children];
     }
     for (let attempt = 0; attempt < DIRECTORY_RESTARTS; attempt++) {
       const children: string[] = [];
@@ -125,7 +156,13 @@ export class NodeOps {
         else if (generation !== part.generation) break; // changed under us: start over
         for (const c of part.children) children.push(c);
         offset += part.bytes;
-        if (part.last) return children;
+        if (part.last) {
+          if (this.txId === 0 && hints.has(path)) {
+            hints.delete(path); // re-insert: most recently used last
+            hints.set(path, { generation, children: [...children], bytes: offset });
+          }
+          return children;
+        }
         if (part.bytes === 0) throw XenStoreError.protocol(`xenstore directory ${path}: DIRECTORY_PART made no progress`);
       }
     }

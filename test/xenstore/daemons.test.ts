@@ -140,6 +140,36 @@ for (const kind of DAEMON_KINDS) {
       it('reports ENOENT for a missing node', async () => {
         expect((await rejection(xs.directory('/t/no-such-dir'))).syscall).toBe('ENOENT');
       });
+
+      it('sees every change to a large directory listed repeatedly', async () => {
+        const base = '/t/dirchg';
+        const name = (i: number) => `a-fairly-long-child-name-${String(i).padStart(4, '0')}`;
+        const all = (n: number) => Array.from({ length: n }, (_, i) => name(i));
+        await xs.transaction((tx) => Promise.all(all(400).map((c) => tx.write(`${base}/${c}`, ''))));
+        const sorted = async () => (await xs.directory(base)).sort();
+        expect(await sorted()).toEqual(all(400));
+        expect(await sorted()).toEqual(all(400)); // unchanged
+        await xs.write(`${base}/${name(400)}`, ''); // added
+        expect(await sorted()).toEqual(all(401));
+        await xs.rm(`${base}/${name(400)}`); // removed
+        expect(await sorted()).toEqual(all(400));
+        const got = await xs.directory(base);
+        got.length = 0; // the caller's copy is theirs to change
+        expect(await sorted()).toEqual(all(400));
+        // Replaced by a different list of the same byte length.
+        await xs.rm(base);
+        const other = all(400).map((c) => c.replace('a-fairly', 'b-fairly'));
+        await xs.transaction((tx) => Promise.all(other.map((c) => tx.write(`${base}/${c}`, ''))));
+        expect(await sorted()).toEqual(other);
+        // Changed by a committed transaction, and listed inside one.
+        await xs.transaction(async (tx) => {
+          await tx.write(`${base}/zz-in-tx`, '');
+          expect((await tx.directory(base)).length).toBe(401);
+        });
+        expect((await xs.directory(base)).includes('zz-in-tx')).toBe(true);
+        await xs.rm(base);
+        expect((await rejection(xs.directory(base))).syscall).toBe('ENOENT');
+      });
     });
 
     describe('permissions', () => {

@@ -115,6 +115,18 @@ describe('XenStore against a fake xenstored peer', () => {
     w.removeAllListeners();
   });
 
+  it('fails a watch the daemon refuses: ready rejects, the iterator throws, error is emitted', async () => {
+    const c = await withPeer((req, p) => p.send(XsType.ERROR, req.reqId, 'ENOSPC\0'));
+    const w = c.watch('/quota', 'q');
+    const emitted = new Promise((r) => w.once('error', r));
+    expect((await failure(w.ready)).syscall).toBe('ENOSPC');
+    expect(((await emitted) as XenStoreError).path).toBe('/quota');
+    await expect(w[Symbol.asyncIterator]().next()).rejects.toThrow(/ENOSPC/);
+    expect(w.closed).toBe(true);
+    // The token is free again.
+    expect(() => c.watch('/quota', 'q')).not.toThrow();
+  });
+
   it('answers replies out of order to the right callers', async () => {
     const held: Array<() => void> = [];
     const c = await withPeer((req, p) => {
