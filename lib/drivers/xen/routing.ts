@@ -16,9 +16,11 @@
  * Sub-drivers that are not open (not available on this host, disabled, or not built
  * yet, like xend/proxy before they register) are simply skipped.
  *
- * The proxy comes last on every mutating route too: it is the only sub-driver of a
- * non-root connection, and its daemon answers those calls with VIR_ERR_OPERATION_DENIED,
- * which is the truthful answer there (not "unsupported"). As root it is never open.
+ * The proxy is on every mutating route too: it is the only sub-driver a non-root
+ * connection needs, and its daemon answers those calls with VIR_ERR_OPERATION_DENIED,
+ * the truthful answer there (not "unsupported"). As root it is never open, so its place
+ * changes nothing for root; on single-owner routes it comes before the config files,
+ * which a non-root user can read but not write, so the daemon's answer is the one given.
  */
 import type { HypervisorDriver } from '../../driver.js';
 import type { SubDriverName } from './subdriver.js';
@@ -87,7 +89,7 @@ export const ROUTES: Record<RoutedMethod, Route> = {
   },
   defineXML: {
     policy: 'single-owner',
-    order: ['xend', 'xm', 'proxy'],
+    order: ['xend', 'proxy', 'xm'],
     reason: 'inactive domains: xend keeps definitions itself from config version 3 (its sub-driver offers defineXML only then), otherwise config files; one store, or two would disagree; the proxy refuses it',
   },
   createXML: {
@@ -138,7 +140,7 @@ export const ROUTES: Record<RoutedMethod, Route> = {
   },
   domainUndefine: {
     policy: 'single-owner',
-    order: ['xend', 'xm', 'proxy'],
+    order: ['xend', 'proxy', 'xm'],
     reason: 'the definition lives in one store: xend (config version >= 3, else its sub-driver does not offer this) or the config dir; the proxy refuses it',
   },
   domainGetXMLDesc: {
@@ -178,7 +180,7 @@ export const ROUTES: Record<RoutedMethod, Route> = {
   },
   domainSetAutostart: {
     policy: 'single-owner',
-    order: ['xm', 'xend', 'proxy'],
+    order: ['proxy', 'xm', 'xend'],
     reason: 'autostart is the auto/ symlink next to the config file (or a xend setting)',
   },
   domainSave: {
