@@ -15,6 +15,7 @@ import type { HypervisorDriver } from '../../lib/driver.js';
 import { isVirError } from '../../lib/errors.js';
 import { ProxyServer } from '../../lib/proxy/server.js';
 import { openProxy, proxySubDriverFactory } from '../../lib/proxy/subdriver.js';
+import { fakeSubDriver } from '../xend/fake-subdrivers.js';
 
 async function failure(p: Promise<unknown>): Promise<Error & { code: string }> {
   const e = await p.then(
@@ -81,6 +82,23 @@ describe('proxy sub-driver', () => {
       expect((await backend.domainGetInfo!(ref)).state).toBe('running');
     } finally {
       await drv.close();
+    }
+  });
+
+  it('denies define/undefine at the daemon even when the config files are readable (and so open) for a non-root user', async () => {
+    const xm = fakeSubDriver('xm', ['defineXML', 'domainUndefine', 'lookupDomainByName'], () => ({ name: 'x', uuid: '11111111-2222-3333-4444-555555555555', id: -1 }));
+    const r = await openXen(
+      new URL('xen:///'),
+      { options: { xen: { proxyPath: sock, privileged: false } }, readOnly: false, events: new EventEmitter() },
+      [xm.factory, proxySubDriverFactory],
+    );
+    if (r === 'declined') throw new Error('declined');
+    try {
+      expect((await failure(r.driver.defineXML!("<domain type='xen'><name>x</name></domain>"))).code).toBe('VIR_ERR_OPERATION_DENIED');
+      expect((await failure(r.driver.domainUndefine!({ name: 'x', uuid: '11111111-2222-3333-4444-555555555555', id: -1 }))).code).toBe('VIR_ERR_OPERATION_DENIED');
+      expect(xm.calls).toEqual([]);
+    } finally {
+      await r.driver.close();
     }
   });
 
