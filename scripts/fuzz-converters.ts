@@ -39,6 +39,7 @@ for (const t of only ?? TARGETS) {
     `${t.padEnd(5)} ${rep.cases} cases (${seeds[t].length} seeds) in ${secs.toFixed(1)} s: ${rep.ok} converted, ${rep.errors} VirErrors, ${rep.crashes.length} crashes, slowest ${rep.slowest.toFixed(1)} ms`,
   );
   for (const c of rep.crashes.slice(0, 3)) console.log(`  CRASH ${c.error}\n  input: ${JSON.stringify(c.input).slice(0, 400)}`);
+  if (process.env['VERBOSE'] === '1') console.log(`  slowest input (${rep.slowestInput.length} chars): ${JSON.stringify(rep.slowestInput).slice(0, 300)}`);
   if (rep.crashes.length > 0 || rep.slowest > 2000) failed = true;
 }
 console.log(failed ? 'fuzz: FAILED' : 'fuzz: no crashes');

@@ -140,12 +140,13 @@ export interface FuzzReport {
   errors: number;
   crashes: { input: string; error: string }[];
   slowest: number; // ms
+  slowestInput: string;
 }
 
 /** Fuzz one target with `cases` mutations of `seeds`. */
 export function fuzzTarget(target: Target, seeds: string[], cases: number, seed: number): FuzzReport {
   const r = rng(seed);
-  const rep: FuzzReport = { target, cases, ok: 0, errors: 0, crashes: [], slowest: 0 };
+  const rep: FuzzReport = { target, cases, ok: 0, errors: 0, crashes: [], slowest: 0, slowestInput: '' };
   for (let i = 0; i < cases; i++) {
     const base = seeds[Math.floor(r() * seeds.length)]!;
     const input = mutate(base, r, seeds);
@@ -157,7 +158,10 @@ export function fuzzTarget(target: Target, seeds: string[], cases: number, seed:
       if (rep.crashes.length < 20) rep.crashes.push({ input, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
     }
     const dt = performance.now() - t0;
-    if (dt > rep.slowest) rep.slowest = dt;
+    if (dt > rep.slowest) {
+      rep.slowest = dt;
+      rep.slowestInput = input;
+    }
   }
   return rep;
 }

@@ -178,9 +178,3 @@ export function popcount(n: bigint): number {
   }
   return c;
 }
-
-/** Ensure a string value cannot break out of its field in the native syntax. */
-export function checkNoControl(value: string, what: string, domain: string): string {
-  if (/[\x00-\x08\x0a-\x1f]/.test(value)) throw convError(domain, `${what} contains control characters`);
-  return value;
-}

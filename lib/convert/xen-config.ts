@@ -205,7 +205,7 @@ function parseXlDisk(spec: string): DiskDef {
   return d;
 }
 
-function parseVif(spec: string, hvm: boolean, flavor: Flavor): InterfaceDef {
+function parseVif(spec: string, flavor: Flavor): InterfaceDef {
   const kv = keyValues(spec);
   const bridge = kv.get('bridge');
   const script = kv.get('script');
@@ -247,7 +247,6 @@ function parseVif(spec: string, hvm: boolean, flavor: Flavor): InterfaceDef {
   else if (type === 'netfront' || type === 'vif') n.model = 'netfront';
   const be = kv.get('backend');
   if (be) n.backendDomain = be;
-  void hvm;
   return n;
 }
 
@@ -327,7 +326,7 @@ function cpuidFeatures(spec: string, flavor: Flavor): { policy: string; name: st
   });
 }
 
-function parseVnuma(s: Settings, vcpus: number): NumaCell[] {
+function parseVnuma(s: Settings): NumaCell[] {
   const v = s.raw('vnuma');
   if (!Array.isArray(v)) throw confErr(s.flavor, 'config value vnuma was malformed: expected a list of lists');
   const cells: NumaCell[] = v.map((node, id) => {
@@ -346,7 +345,6 @@ function parseVnuma(s: Settings, vcpus: number): NumaCell[] {
     if (dist) cell.distances = dist.split(',').map((d, i) => ({ id: i, value: Number(d) }));
     return cell;
   });
-  void vcpus;
   return cells;
 }
 
@@ -475,7 +473,7 @@ export function domainFromConfig(text: string, flavor: Flavor): DomainDef {
     }
     if (s.raw('vnuma') !== undefined) {
       def.cpu ??= { features: [] };
-      def.cpu.numa = parseVnuma(s, def.vcpus);
+      def.cpu.numa = parseVnuma(s);
     }
   }
 
@@ -530,7 +528,7 @@ export function domainFromConfig(text: string, flavor: Flavor): DomainDef {
     }
   }
 
-  for (const spec of s.list('vif')) dv.interfaces.push(parseVif(spec, hvm, flavor));
+  for (const spec of s.list('vif')) dv.interfaces.push(parseVif(spec, flavor));
 
   if (hvm) {
     dv.serials = chardevsFrom(s, 'serial');
@@ -562,10 +560,9 @@ export function domainFromConfig(text: string, flavor: Flavor): DomainDef {
       for (const u of s.list('usbdevice')) if (u === 'mouse' || u === 'tablet') dv.inputs.push({ type: u, bus: 'usb' });
     }
   }
-  if (hvm || !pvh || true) {
-    const bus = hvm ? 'ps2' : 'xen';
-    dv.inputs.push({ type: 'mouse', bus }, { type: 'keyboard', bus });
-  }
+  // Every Xen guest gets the emulated (HVM) or paravirtual pointer and keyboard.
+  const bus = hvm ? 'ps2' : 'xen';
+  dv.inputs.push({ type: 'mouse', bus }, { type: 'keyboard', bus });
 
   // Graphics
   if (hvm) {
@@ -625,7 +622,7 @@ export function domainFromConfig(text: string, flavor: Flavor): DomainDef {
   return def;
 }
 
-/** The CPU flag nested HVM exposes; libvirt's Xen tests run on Intel (vmx). */
+/** The CPU flag nested HVM is expressed with (vmx: the flag libvirt's Xen driver uses). */
 function hvmVirtFlag(): string {
   return 'vmx';
 }
@@ -648,7 +645,7 @@ function sortDisks(disks: DiskDef[]): void {
 // ---------------------------------------------------------------------------------------
 // model -> config
 
-function xmDiskSpec(d: DiskDef, hvm: boolean): string {
+function xmDiskSpec(d: DiskDef): string {
   const drv = d.driver?.name;
   let src = '';
   if (d.source !== undefined) {
@@ -659,7 +656,6 @@ function xmDiskSpec(d: DiskDef, hvm: boolean): string {
   let dev = d.target.dev;
   if (d.device === 'cdrom') dev += ':cdrom';
   else if (d.device === 'floppy') dev += ':floppy';
-  void hvm;
   const mode = d.readonly ? 'r' : d.shareable ? 'w!' : 'w';
   return `${src},${dev},${mode}`;
 }
@@ -799,7 +795,7 @@ export function domainToConfig(def: DomainDef, flavor: Flavor): string {
       if (g.keymap) set('keymap', g.keymap);
     }
   };
-  if (hvm && !spice && (vnc || sdl || true)) vncSettings(vnc, sdl);
+  if (hvm && !spice) vncSettings(vnc, sdl);
   if (!hvm) {
     const vfbs: string[] = [];
     for (const g of dv.graphics) {
@@ -886,7 +882,7 @@ export function domainToConfig(def: DomainDef, flavor: Flavor): string {
       }));
     }
   }
-  if (dv.disks.length) set('disk', dv.disks.map((d) => (flavor === 'xl' ? xlDiskSpec(d) : xmDiskSpec(d, hvm))));
+  if (dv.disks.length) set('disk', dv.disks.map((d) => (flavor === 'xl' ? xlDiskSpec(d) : xmDiskSpec(d))));
   if (hvm && spice && flavor === 'xl') {
     vncSettings(vnc, sdl);
     set('spice', 1);

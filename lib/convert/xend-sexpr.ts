@@ -48,7 +48,7 @@ function mib(node: Sexpr, field: string): number | undefined {
 // ---------------------------------------------------------------------------------------
 // S-expression -> model
 
-function parseDisk(dev: SexprList, kind: string, hvm: boolean): DiskDef | undefined {
+function parseDisk(dev: SexprList, kind: string): DiskDef {
   let target = sexprGet(dev, 'dev');
   if (!target) throw err(`domain information incomplete: ${kind} device has no dev`);
   const uname = sexprGet(dev, 'uname');
@@ -86,11 +86,10 @@ function parseDisk(dev: SexprList, kind: string, hvm: boolean): DiskDef | undefi
   if (mode === 'r' || mode === 'ro') d.readonly = true;
   if (mode === 'w!' || mode === 'w+') d.shareable = true;
   if (d.device === 'cdrom') d.readonly = true;
-  void hvm;
   return d;
 }
 
-function parseVif(dev: SexprList, index: number, hvm: boolean, domid: number | undefined): InterfaceDef {
+function parseVif(dev: SexprList, index: number, domid: number | undefined): InterfaceDef {
   const bridge = sexprGet(dev, 'bridge');
   const script = sexprGet(dev, 'script');
   const n: InterfaceDef = { type: bridge !== undefined || (script ?? '').includes('bridge') ? 'bridge' : 'ethernet' };
@@ -115,7 +114,6 @@ function parseVif(dev: SexprList, index: number, hvm: boolean, domid: number | u
   const type = sexprGet(dev, 'type');
   if (model !== undefined) n.model = model;
   else if (type !== undefined && type !== 'ioemu') n.model = type;
-  void hvm;
   return n;
 }
 
@@ -275,12 +273,11 @@ export function domainFromSexprNode(root: SexprList, opts: SexprOptions = {}): D
       case 'vbd':
       case 'tap':
       case 'tap2': {
-        const d = parseDisk(dev, dev[0], hvm);
-        if (d) dv.disks.push(d);
+        dv.disks.push(parseDisk(dev, dev[0]));
         break;
       }
       case 'vif':
-        dv.interfaces.push(parseVif(dev, vifIndex++, hvm, domid));
+        dv.interfaces.push(parseVif(dev, vifIndex++, domid));
         break;
       case 'pci':
         for (const p of sexprChildren(dev, 'dev')) {

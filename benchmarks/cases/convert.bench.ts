@@ -1,0 +1,94 @@
+/**
+ * Converter throughput over the fixture mix (libvirt's conformance inputs when present,
+ * else the fuzzer's built-in seeds), one row per direction, against the cost of just
+ * parsing the same documents as XML with saxes (the XML library) in the same run.
+ * Goal from the issue: converting costs at most 2× parsing, i.e. ratio ≥ 0.5.
+ */
+import { SaxesParser } from 'saxes';
+import { stats, type BenchCase, type BenchRow } from '../harness.js';
+import { xmlFromNative, xmlToNative } from '../../lib/index.js';
+import { BUILTIN_SEEDS } from '../../scripts/fuzz-mutate.js';
+import { fixtureCases, readFixture } from '../../test/convert/fixtures.js';
+
+type Fmt = 'xen-sxpr' | 'xen-xm' | 'xen-xl';
+
+function loadMix(): { native: { fmt: Fmt; text: string }[]; xml: { fmt: Fmt; text: string }[]; source: string } {
+  const native: { fmt: Fmt; text: string }[] = [];
+  const xml: { fmt: Fmt; text: string }[] = [];
+  const cases = fixtureCases();
+  for (const c of cases) {
+    const fmt: Fmt = c.dir.startsWith('sexpr') || c.dir.startsWith('xml2sexpr') ? 'xen-sxpr' : c.dir === 'xlconfigdata' ? 'xen-xl' : 'xen-xm';
+    if (c.direction === 'sexpr->xml' || c.direction === 'cfg->xml') native.push({ fmt, text: readFixture(c.dir, c.input) });
+    else if (c.direction === 'xml->sexpr' || c.direction === 'xml->cfg') xml.push({ fmt, text: readFixture(c.dir, c.input) });
+  }
+  if (native.length && xml.length) return { native, xml, source: `${cases.length} libvirt fixture cases` };
+  for (const t of BUILTIN_SEEDS.sexpr) native.push({ fmt: 'xen-sxpr', text: t });
+  for (const t of BUILTIN_SEEDS.xm) native.push({ fmt: 'xen-xm', text: t });
+  for (const t of BUILTIN_SEEDS.xl) native.push({ fmt: 'xen-xl', text: t });
+  for (const t of BUILTIN_SEEDS.xml) for (const fmt of ['xen-sxpr', 'xen-xm', 'xen-xl'] as const) xml.push({ fmt, text: t });
+  return { native, xml, source: 'built-in seeds (fixtures not found)' };
+}
+
+function saxesParse(text: string): void {
+  const p = new SaxesParser({ xmlns: false, position: true });
+  p.on('error', (e) => {
+    throw e;
+  });
+  p.write(text).close();
+}
+
+/** Docs/s of `fn` over `docs` per pass, interleaved with the reference so drift hits both. */
+function measure<T>(docs: T[], fn: (d: T) => unknown, ref: (d: T) => unknown, passes: number): { a: number[]; b: number[] } {
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    for (const d of docs) fn(d);
+    for (const d of docs) ref(d);
+  }
+  for (let i = 0; i < passes; i++) {
+    let t0 = process.hrtime.bigint();
+    for (const d of docs) fn(d);
+    a.push(docs.length / (Number(process.hrtime.bigint() - t0) / 1e9));
+    t0 = process.hrtime.bigint();
+    for (const d of docs) ref(d);
+    b.push(docs.length / (Number(process.hrtime.bigint() - t0) / 1e9));
+  }
+  return { a, b };
+}
+
+const convertCase: BenchCase = {
+  suite: 'convert',
+  async run() {
+    const mix = loadMix();
+    const rows: BenchRow[] = [];
+    // native -> XML: the reference parses the XML these conversions produce (same documents).
+    const produced = mix.native.map((n) => xmlFromNative(n.fmt, n.text));
+    const idx = mix.native.map((_, i) => i);
+    const from = measure(idx, (i) => xmlFromNative(mix.native[i]!.fmt, mix.native[i]!.text), (i) => saxesParse(produced[i]!), 40);
+    const fa = stats(from.a, 'docs/s');
+    const fb = stats(from.b, 'docs/s');
+    rows.push({
+      suite: 'convert',
+      name: `native -> domain XML (${mix.native.length} docs: ${mix.source})`,
+      xenvirt: fa,
+      reference: { ...fb, label: 'saxes parse of the same XML' },
+      ratio: fa.median / fb.median,
+      better: 'higher',
+      goal: '>= 0.5 (conversion <= 2x parse)',
+    });
+    const to = measure(mix.xml, (d) => xmlToNative(d.fmt, d.text), (d) => saxesParse(d.text), 40);
+    const ta = stats(to.a, 'docs/s');
+    const tb = stats(to.b, 'docs/s');
+    rows.push({
+      suite: 'convert',
+      name: `domain XML -> native (${mix.xml.length} docs: ${mix.source})`,
+      xenvirt: ta,
+      reference: { ...tb, label: 'saxes parse of the same XML' },
+      ratio: ta.median / tb.median,
+      better: 'higher',
+      goal: '>= 0.5 (conversion <= 2x parse)',
+    });
+    return rows;
+  },
+};
+export default convertCase;
