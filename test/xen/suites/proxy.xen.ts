@@ -1,0 +1,161 @@
+/**
+ * xenvirt-proxy on real Xen 4.17 (inside the harness's dom0): the daemon runs as root,
+ * an unprivileged user (setpriv --reuid=nobody) opens xen:/// through it and can list
+ * and read a running guest but not suspend it or define a domain; a root connection
+ * never needs the proxy.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync, chmodSync, mkdtempSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { connect } from '../../../lib/index.js';
+import { createTestGuest, inDom0, notInDom0Reason, waitFor, xlList, type TestGuest } from '../helpers.js';
+
+const here = inDom0();
+if (!here) console.warn(`proxy.xen: skipped (${notInDom0Reason})`);
+
+const repo = resolve(__dirname, '../../..');
+const SOCKET = '/run/xenvirt/proxy.sock'; // the default both sides use
+
+/** What the unprivileged client reports (written by the script below). */
+interface ClientReport {
+  uid: number;
+  opened?: boolean;
+  openError?: { code: string; message: string };
+  names?: string[];
+  info?: { state: string; memory: number; maxMem: number; nrVirtCpu: number };
+  xmlHasName?: boolean;
+  version?: number;
+  cpus?: number;
+  suspend?: string;
+  define?: string;
+}
+
+function clientScript(guestName: string): string {
+  return `
+import { connect } from ${JSON.stringify(join(repo, 'lib/index.ts'))};
+const out = { uid: process.getuid() };
+try {
+  let conn;
+  try {
+    conn = await connect('xen:///');
+    out.opened = true;
+  } catch (e) {
+    out.openError = { code: e.code, message: e.message };
+  }
+  if (conn) {
+    out.names = (await conn.listAllDomains()).map((d) => d.name);
+    const g = await conn.lookupDomainByName(${JSON.stringify(guestName)});
+    out.info = await g.getInfo();
+    out.xmlHasName = (await g.getXMLDesc()).includes('<name>' + ${JSON.stringify(guestName)} + '</name>');
+    out.version = await conn.getVersion();
+    out.cpus = (await conn.nodeGetInfo()).cpus;
+    try { await g.suspend(); out.suspend = 'done'; } catch (e) { out.suspend = e.code; }
+    try {
+      await conn.defineXML("<domain type='xen'><name>proxy-define</name><memory>131072</memory><vcpu>1</vcpu><os><type>linux</type><kernel>/boot/vmlinuz</kernel></os></domain>");
+      out.define = 'done';
+    } catch (e) { out.define = e.code; }
+    await conn.close();
+  }
+} finally {
+  process.stdout.write(JSON.stringify(out) + '\\n');
+}
+`;
+}
+
+/** Run the client script as 'nobody' with setpriv, return its report. */
+function runAsNobody(script: string): Promise<ClientReport> {
+  const dir = mkdtempSync(join(tmpdir(), 'xenvirt-proxy-client-'));
+  chmodSync(dir, 0o755);
+  const file = join(dir, 'client.mts');
+  writeFileSync(file, script, { mode: 0o644 });
+  return new Promise((resolvePromise, reject) => {
+    execFile(
+      'setpriv',
+      ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '--import', 'tsx', file],
+      { cwd: repo, timeout: 120_000, env: { ...process.env, HOME: '/nonexistent' } },
+      (err, stdout, stderr) => {
+        const line = stdout.trim().split('\n').pop() ?? '';
+        try {
+          resolvePromise(JSON.parse(line) as ClientReport);
+        } catch {
+          reject(new Error(`client as nobody failed (${err?.message ?? 'no report'}): ${stderr}`));
+        }
+      },
+    );
+  });
+}
+
+describe.skipIf(!here)('xenvirt-proxy on real Xen', () => {
+  let guest: TestGuest;
+  let daemon: ChildProcess | undefined;
+  let daemonLog = '';
+
+  const startDaemon = async () => {
+    daemon = spawn(
+      process.execPath,
+      ['--import', 'tsx', '-e', `import(${JSON.stringify(join(repo, 'lib/proxy/daemon.ts'))}).then((m) => m.main(process.argv.slice(1)))`, '--', '--socket', SOCKET, '--verbose'],
+      { cwd: repo, stdio: ['ignore', 'inherit', 'pipe'] },
+    );
+    daemon.stderr!.on('data', (c) => (daemonLog += c));
+    await waitFor('the proxy socket', () => existsSync(SOCKET) || (daemon!.exitCode !== null ? Promise.reject(new Error(`xenvirt-proxy exited: ${daemonLog}`)) : undefined), 90_000);
+  };
+
+  const stopDaemon = async () => {
+    if (!daemon || daemon.exitCode !== null) return;
+    const exited = new Promise((r) => daemon!.once('exit', r));
+    daemon.kill('SIGTERM');
+    await exited;
+  };
+
+  beforeAll(async () => {
+    guest = await createTestGuest({ memoryMiB: 128 });
+    await guest.waitForTick(1);
+    await startDaemon();
+  });
+  afterAll(async () => {
+    await stopDaemon();
+    await guest?.destroy();
+  });
+
+  it('an unprivileged user lists and reads a running guest through the proxy; suspend and define are denied', async () => {
+    const r = await runAsNobody(clientScript(guest.name));
+    expect(r.uid).toBe(65534);
+    expect(r.openError).toBeUndefined();
+    expect(r.opened).toBe(true);
+    expect(r.names).toContain(guest.name);
+    expect(r.names).toContain('Domain-0');
+    const row = (await xlList()).find((x) => x.name === guest.name)!;
+    expect(Math.floor(r.info!.memory / 1024)).toBe(row.memMiB);
+    expect(r.info!.nrVirtCpu).toBe(row.vcpus);
+    expect(['running', 'blocked']).toContain(r.info!.state);
+    expect(r.xmlHasName).toBe(true);
+    expect(Math.floor(r.version! / 1_000_000)).toBe(4);
+    expect(r.cpus).toBeGreaterThan(0);
+    expect(r.suspend).toBe('VIR_ERR_OPERATION_DENIED');
+    expect(r.define).toBe('VIR_ERR_OPERATION_DENIED');
+    // Denied means nothing happened: the guest still runs and still ticks.
+    expect((await xlList()).find((x) => x.name === guest.name)!.state).not.toContain('p');
+    const t = guest.lastTick();
+    await guest.waitForTick(t + 1, 30_000);
+  });
+
+  it('a root connection ignores the proxy (works with no proxy socket at all)', async () => {
+    const conn = await connect('xen:///', { xen: { proxyPath: '/nonexistent/xenvirt-proxy.sock' } });
+    try {
+      expect((await conn.listAllDomains()).map((d) => d.name)).toContain(guest.name);
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('without the daemon, a non-root open fails saying how to start it', async () => {
+    await stopDaemon();
+    expect(existsSync(SOCKET)).toBe(false);
+    const r = await runAsNobody(clientScript(guest.name));
+    expect(r.opened).toBeUndefined();
+    expect(r.openError!.message).toMatch(/xenvirt-proxy/);
+    expect(r.openError!.message).toMatch(/systemctl start xenvirt-proxy/);
+  });
+});
