@@ -56,6 +56,8 @@ export interface Fault {
 }
 
 export interface SimulatedXend {
+  /** The unix socket path, or http://127.0.0.1:PORT when started with { tcp: true }. */
+  readonly address: string;
   readonly socketPath: string;
   readonly dir: string;
   readonly configVersion: 1 | 2 | 3 | 4;
@@ -112,7 +114,7 @@ class XendOpError extends Error {
   }
 }
 
-export async function startSimulatedXend(opts: { configVersion?: 1 | 2 | 3 | 4 } = {}): Promise<SimulatedXend> {
+export async function startSimulatedXend(opts: { configVersion?: 1 | 2 | 3 | 4; tcp?: boolean } = {}): Promise<SimulatedXend> {
   const configVersion = opts.configVersion ?? 4;
   const dir = mkdtempSync(join(tmpdir(), 'simulated-xend-'));
   const socketPath = join(dir, 'xend-socket');
@@ -430,10 +432,14 @@ export async function startSimulatedXend(opts: { configVersion?: 1 | 2 | 3 | 4 }
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(socketPath, () => resolve());
+    if (opts.tcp) server.listen(0, '127.0.0.1', () => resolve());
+    else server.listen(socketPath, () => resolve());
   });
+  const addr = server.address();
+  const address = typeof addr === 'object' && addr ? `http://127.0.0.1:${addr.port}` : socketPath;
 
   return {
+    address,
     socketPath,
     dir,
     configVersion,

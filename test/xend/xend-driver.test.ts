@@ -265,6 +265,21 @@ describe('xend sub-driver failures', () => {
     await rejects(ref(), 'VIR_ERR_SEXPR_SERIAL', /unreadable reply/);
   });
 
+  it('talks to xend over TCP as well (http://host:port)', async () => {
+    const tcp = await startSimulatedXend({ configVersion: 3, tcp: true });
+    try {
+      tcp.addDomain({ name: 'overtcp' });
+      expect(tcp.address).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const d = await openXend({ options: { xendAddress: tcp.address } });
+      expect(d.configVersion).toBe(3);
+      const r = await d.lookupDomainByName('overtcp');
+      await d.domainSuspend(r);
+      expect(tcp.domains.get('overtcp')!.state).toBe('--p---');
+    } finally {
+      await tcp.close();
+    }
+  });
+
   it('open fails clearly when nothing listens, or the address is bad', async () => {
     await rejects(openXend({ options: { xendAddress: join(xend.dir, 'nobody-here') } }), 'VIR_ERR_HTTP_ERROR', /cannot connect \(ENOENT\): is xend running\?/);
     await rejects(openXend({ options: { xendAddress: 'ftp://host' } }), 'VIR_ERR_INVALID_ARG');
