@@ -80,22 +80,35 @@ export class XenStoreSubDriver implements SubDriver {
     return { name, uuid: uuid.toLowerCase(), id };
   }
 
+  /**
+   * Whether xenstored still has the domain: it forgets (releases) a domain once Xen
+   * reports it dead, while its /local/domain entries may linger until a toolstack
+   * removes them (or forever, after a destroy by hypercall). Dom0 is always there.
+   */
+  async #alive(id: number): Promise<boolean> {
+    return id === 0 ? true : this.#xs.isDomainIntroduced(id).catch(() => false);
+  }
+
+  /** A live domain's ref, or undefined when it is not named, not complete or not alive. */
+  async #liveRef(id: number): Promise<DomainRef | undefined> {
+    try {
+      const [ref, alive] = await Promise.all([this.#ref(id), this.#alive(id)]);
+      return alive ? ref : undefined;
+    } catch (e) {
+      if (isENOENT(e)) return undefined; // went away while we looked
+      throw e;
+    }
+  }
+
   async #all(): Promise<DomainRef[]> {
-    const refs = await Promise.all(
-      (await this.#ids()).map((id) =>
-        this.#ref(id).catch((e: unknown) => {
-          if (isENOENT(e)) return undefined; // went away while we looked
-          throw e;
-        }),
-      ),
-    );
+    const refs = await Promise.all((await this.#ids()).map((id) => this.#liveRef(id)));
     return refs.filter((r): r is DomainRef => r !== undefined);
   }
 
   /** The id of a live ref, after checking XenStore still gives it to the same domain. */
   async #live(dom: DomainRef): Promise<number> {
     const id = requireRunning(dom, ErrorDomain.XENSTORE);
-    const now = await this.#ref(id);
+    const now = await this.#liveRef(id);
     if (!now || !sameUUID(now.uuid, dom.uuid)) throw goneError(dom, ErrorDomain.XENSTORE);
     return id;
   }
@@ -113,7 +126,7 @@ export class XenStoreSubDriver implements SubDriver {
   }
 
   async lookupDomainById(id: number): Promise<DomainRef> {
-    const d = await this.#ref(id);
+    const d = await this.#liveRef(id);
     if (!d) throw notFound(`no domain with id ${id} in XenStore`);
     return d;
   }
@@ -212,7 +225,7 @@ export class XenStoreSubDriver implements SubDriver {
 
   /** Watch @introduceDomain/@releaseDomain; each firing rescans and reports the difference. */
   async startEvents(): Promise<void> {
-    this.#known = new Map((await this.#liveSet()).map((r) => [r.id, r]));
+    this.#known = new Map((await this.#all()).map((r) => [r.id, r]));
     for (const path of ['@introduceDomain', '@releaseDomain']) {
       const w = this.#xs.watch(path);
       w.on('change', () => this.#queueScan());
@@ -222,12 +235,6 @@ export class XenStoreSubDriver implements SubDriver {
     }
   }
 
-  /** Domains that are in /local/domain and still introduced to xenstored (dom0 always is). */
-  async #liveSet(): Promise<DomainRef[]> {
-    const refs = await this.#all();
-    const alive = await Promise.all(refs.map((r) => (r.id === 0 ? true : this.#xs.isDomainIntroduced(r.id).catch(() => false))));
-    return refs.filter((_, i) => alive[i]);
-  }
 
   #queueScan(): void {
     // One scan at a time, in order, so events come out in the order things happened.
@@ -238,7 +245,7 @@ export class XenStoreSubDriver implements SubDriver {
 
   async #diff(): Promise<void> {
     if (this.#closed) return;
-    const now = new Map((await this.#liveSet()).map((r) => [r.id, r]));
+    const now = new Map((await this.#all()).map((r) => [r.id, r]));
     if (this.#closed) return;
     for (const [id, ref] of now) {
       const was = this.#known.get(id);

@@ -1,0 +1,302 @@
+/**
+ * The unified Xen driver on real Xen 4.17 (inside the harness's dom0), through
+ * connect('xen:///') only: a guest's whole life from XML to gone, checked against xl
+ * (an independent client), with the domain events; then each fallback route, by
+ * making its first sub-driver fail for real (the XenStore connection cut, xl broken,
+ * the hypervisor sub-driver left out) and checking the next one answered.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { join } from 'node:path';
+import { connect, ErrorCode, type Connection, type Domain } from '../../../lib/index.js';
+import { inDom0, notInDom0Reason, waitFor, xl, xlList, xlListLong } from '../helpers.js';
+
+const run = promisify(execFile);
+const here = inDom0();
+if (!here) console.warn(`unified-lifecycle.xen: skipped (${notInDom0Reason})`);
+
+type DomainEvent = { domain: { name: string; uuid: string; id: number }; event: string };
+
+let seq = 0;
+function guestXML(name: string): string {
+  const uuid = `5e1f0000-0000-4000-8000-${String(process.pid).padStart(6, '0')}${String(++seq).padStart(6, '0')}`;
+  return `<domain type='xen'>
+  <name>${name}</name>
+  <uuid>${uuid}</uuid>
+  <memory unit='MiB'>128</memory>
+  <currentMemory unit='MiB'>128</currentMemory>
+  <vcpu>1</vcpu>
+  <os>
+    <type>linux</type>
+    <kernel>${process.env.XQ_GUEST_KERNEL}</kernel>
+    <initrd>${process.env.XQ_GUEST_INITRD}</initrd>
+    <cmdline>console=hvc0 xq.role=domu quiet</cmdline>
+  </os>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <console type='pty'><target type='xen' port='0'/></console>
+  </devices>
+</domain>`;
+}
+
+/** A stand-in `xl` that always fails like a broken toolstack (fault injection). */
+function brokenXl(dir: string): string {
+  const p = join(dir, 'broken-xl.sh');
+  writeFileSync(p, '#!/bin/sh\necho "libxl: error: injected toolstack failure" >&2\nexit 1\n');
+  chmodSync(p, 0o755);
+  return p;
+}
+
+/** The XenStore socket dom0's xenstored listens on. */
+function xenstoreSocket(): string {
+  const p = ['/run/xenstored/socket', '/var/run/xenstored/socket'].find((s) => existsSync(s));
+  if (!p) throw new Error('no xenstored socket in dom0');
+  return p;
+}
+
+/**
+ * A pass-through to the real xenstored socket that the test can cut: the XenStore
+ * sub-driver then sees its daemon go away mid-connection (fault injection).
+ */
+async function cuttableXenStore(dir: string): Promise<{ path: string; cut(): Promise<void> }> {
+  const path = join(dir, 'xs-passthrough.sock');
+  const conns: Socket[] = [];
+  const server: Server = createServer((client) => {
+    const up = netConnect(xenstoreSocket());
+    conns.push(client, up);
+    client.pipe(up);
+    up.pipe(client);
+    const end = () => {
+      client.destroy();
+      up.destroy();
+    };
+    client.on('error', end);
+    up.on('error', end);
+    client.on('close', end);
+    up.on('close', end);
+  });
+  await new Promise<void>((r) => server.listen(path, r));
+  return {
+    path,
+    async cut() {
+      for (const c of conns) c.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+async function running(name: string): Promise<boolean> {
+  return (await xlList()).some((r) => r.name === name);
+}
+
+describe.skipIf(!here)('unified Xen driver on real Xen: lifecycle through connect("xen:///")', () => {
+  let conn: Connection;
+  let configDir: string;
+  let work: string;
+  const events: DomainEvent[] = [];
+  const name = `xv-life-${process.pid}`;
+  let dom: Domain;
+  const timings: Record<string, number> = {};
+  async function timed<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const t0 = Date.now();
+    try {
+      return await fn();
+    } finally {
+      timings[what] = Date.now() - t0;
+    }
+  }
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'xenvirt-life-'));
+    configDir = join(work, 'xen');
+    mkdirp(configDir);
+    conn = await connect('xen:///', { xen: { configDir } });
+    conn.on('domain-event', (e: DomainEvent) => events.push(e));
+  });
+  afterAll(async () => {
+    if (await running(name).catch(() => false)) await xl(['destroy', name]).catch(() => {});
+    await conn?.close();
+    rmSync(work, { recursive: true, force: true });
+    console.log(`unified-lifecycle timings (ms, TCG emulation): ${JSON.stringify(timings)}`);
+  });
+
+  it('opens with every sub-driver a root dom0 has', async () => {
+    expect(conn.getType()).toBe('Xen');
+    expect(await conn.getVersion()).toBeGreaterThanOrEqual(4_017_000);
+    const d0 = await conn.lookupDomainById(0);
+    expect(d0.name).toBe('Domain-0');
+  });
+
+  it('define from XML -> listed as defined, config file written', async () => {
+    dom = await timed('define', () => conn.defineXML(guestXML(name)));
+    expect(dom.id).toBe(-1);
+    expect(readdirSync(configDir)).toEqual([name]);
+    expect((await conn.listAllDomains({ inactive: true })).map((d) => d.name)).toContain(name);
+    expect((await conn.listAllDomains({ active: true })).map((d) => d.name)).not.toContain(name);
+    expect((await dom.getInfo()).state).toBe('shutoff');
+  });
+
+  it('start -> running with a domain id; getInfo agrees with xl list -l', async () => {
+    await timed('create', () => dom.create());
+    expect(dom.id).toBeGreaterThan(0);
+    expect(await running(name)).toBe(true);
+    const info = await dom.getInfo();
+    expect(['running', 'blocked']).toContain(info.state);
+    const long = (await xlListLong()).find((d) => d.domid === dom.id)!;
+    expect(long.config.c_info.name).toBe(name);
+    expect(long.config.c_info.uuid).toBe(dom.uuid);
+    // Xen's max_pages is libxl's max_memkb plus its fixed slack (LIBXL_MAXMEM_CONSTANT, 1 MiB).
+    expect(info.maxMem - long.config.b_info.max_memkb).toBeGreaterThanOrEqual(0);
+    expect(info.maxMem - long.config.b_info.max_memkb).toBeLessThanOrEqual(1024);
+    expect(info.nrVirtCpu).toBe(long.config.b_info.max_vcpus);
+    const row = (await xlList()).find((r) => r.id === dom.id)!;
+    expect(Math.floor(info.memory / 1024)).toBe(row.memMiB); // xl list prints whole MiB, truncated
+    expect(row.vcpus).toBe(info.nrVirtCpu);
+    expect((await conn.listAllDomains({ active: true })).find((d) => d.name === name)?.id).toBe(dom.id);
+    const xml = await dom.getXMLDesc();
+    expect(xml).toContain(`id='${dom.id}'`);
+    expect(xml).toMatch(/<console type='pty' tty='\/dev\/pts\/\d+'>/);
+    await waitFor('started event', () => events.some((e) => e.event === 'started' && e.domain.name === name), 30_000);
+  });
+
+  it('suspend -> paused; resume -> running (toolstack route)', async () => {
+    await timed('suspend', () => dom.suspend());
+    expect((await dom.getInfo()).state).toBe('paused');
+    expect((await xlList()).find((r) => r.id === dom.id)!.state).toContain('p');
+    await timed('resume', () => dom.resume());
+    expect((await dom.getInfo()).state).not.toBe('paused');
+    expect((await xlList()).find((r) => r.id === dom.id)!.state).not.toContain('p');
+  });
+
+  it('shutdown (XenStore route: control/shutdown) -> gone, stopped event', async () => {
+    const id = dom.id;
+    await timed('shutdown-to-gone', async () => {
+      await dom.shutdown();
+      await waitFor(`${name} gone after shutdown`, async () => !(await running(name)), 90_000, 500);
+    });
+    expect((await conn.listAllDomains({ active: true })).map((d) => d.id)).not.toContain(id);
+    expect((await conn.listAllDomains({ inactive: true })).map((d) => d.name)).toContain(name);
+    await waitFor('stopped event', () => events.some((e) => e.event === 'stopped' && e.domain.name === name), 30_000);
+  });
+
+  it('start again -> destroy through the hypervisor (toolstack broken) -> gone', async () => {
+    await timed('create-again', () => dom.create());
+    expect(dom.id).toBeGreaterThan(0);
+    const broken = await connect('xen:///', { xen: { configDir, xlPath: brokenXl(work) } });
+    try {
+      const d = await broken.lookupDomainByName(name);
+      expect(d.id).toBe(dom.id);
+      await timed('destroy-hypervisor', () => d.destroy());
+      await waitFor(`${name} gone after destroy`, async () => !(await broken.listAllDomains({ active: true })).some((x) => x.name === name), 60_000, 500);
+    } finally {
+      await broken.close();
+    }
+    await waitFor('second stopped event', () => events.filter((e) => e.event === 'stopped' && e.domain.name === name).length >= 2, 30_000);
+    expect(events.filter((e) => e.domain.name === name && e.event === 'started').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('undefine -> config file gone, not listed', async () => {
+    await dom.undefine();
+    expect(readdirSync(configDir)).toEqual([]);
+    expect((await conn.listAllDomains()).map((d) => d.name)).not.toContain(name);
+    await expect(conn.lookupDomainByName(name)).rejects.toMatchObject({ code: ErrorCode.NO_DOMAIN });
+  });
+});
+
+describe.skipIf(!here)('unified Xen driver on real Xen: each fallback route answers when the first fails', () => {
+  let work: string;
+  let configDir: string;
+  let conn: Connection;
+  let dom: Domain;
+  const name = `xv-fall-${process.pid}`;
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'xenvirt-fall-'));
+    configDir = join(work, 'xen');
+    mkdirp(configDir);
+    conn = await connect('xen:///', { xen: { configDir } });
+    dom = await conn.defineXML(guestXML(name));
+    await dom.create();
+  });
+  afterAll(async () => {
+    if (await running(name).catch(() => false)) await xl(['destroy', name]).catch(() => {});
+    await conn?.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('suspend/resume: toolstack fails -> the hypervisor pauses and unpauses', async () => {
+    const c = await connect('xen:///', { xen: { configDir, xlPath: brokenXl(work) } });
+    try {
+      const d = await c.lookupDomainByName(name);
+      await d.suspend();
+      expect((await xlList()).find((r) => r.name === name)!.state).toContain('p');
+      await d.resume();
+      expect((await xlList()).find((r) => r.name === name)!.state).not.toContain('p');
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('getInfo: without the hypervisor sub-driver, XenStore answers (memory target)', async () => {
+    const c = await connect('xen:///', { xen: { configDir, disable: ['hypervisor'] } });
+    try {
+      const info = await (await c.lookupDomainByName(name)).getInfo();
+      expect(info.memory).toBe(128 * 1024);
+      expect(info.state).toBe('running');
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('setMemory: XenStore cut -> xl mem-set answers', async () => {
+    const xs = await cuttableXenStore(work);
+    const c = await connect('xen:///', { xen: { configDir, xenstorePath: xs.path } });
+    try {
+      const d = await c.lookupDomainByName(name);
+      await xs.cut();
+      await d.setMemory(120 * 1024);
+      // xl mem-set sets the balloon target the guest reads
+      const { stdout } = await run('xenstore-read', [`/local/domain/${d.id}/memory/target`]);
+      expect(Number(stdout.trim())).toBe(120 * 1024);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('shutdown: XenStore cut -> xl shutdown answers and the guest goes away', async () => {
+    const xs = await cuttableXenStore(work);
+    const c = await connect('xen:///', { xen: { configDir, xenstorePath: xs.path } });
+    try {
+      const d = await c.lookupDomainByName(name);
+      await xs.cut();
+      await d.shutdown();
+      await waitFor(`${name} gone`, async () => !(await running(name)), 90_000, 500);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('every candidate failing gives the most specific error, not "cause unknown"', async () => {
+    // The guest is gone now: suspend through a broken toolstack and the hypervisor.
+    const c = await connect('xen:///', { xen: { configDir, xlPath: brokenXl(work) } });
+    try {
+      const stale = await c.lookupDomainByName(name); // inactive (defined only)
+      const e = await stale.suspend().then(() => undefined, (x: unknown) => x as { code: string; message: string });
+      expect(e?.code).toBe(ErrorCode.OPERATION_INVALID);
+      expect(e?.message).toMatch(/not running/);
+    } finally {
+      await c.close();
+    }
+    await dom.undefine();
+  });
+});
+
+function mkdirp(p: string): void {
+  mkdirSync(p, { recursive: true });
+}
