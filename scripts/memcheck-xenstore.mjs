@@ -16,6 +16,7 @@ let events = 0;
 w.on('change', () => events++);
 await w.ready;
 for (let i = 0; i < 20; i++) await xs.write(`/mc/dir/c${String(i).padStart(4, '0')}`, '');
+await xs.transaction((tx) => Promise.all(Array.from({ length: 1000 }, (_, i) => tx.write(`/mc/bigdir/child-${String(i).padStart(5, '0')}`, ''))));
 while (ops < OPS) {
   const batch = [];
   for (let i = 0; i < 100; i++) batch.push(xs.read('/mc/key'));
@@ -28,6 +29,8 @@ while (ops < OPS) {
   await Promise.all(batch);
   ops += batch.length;
   if (ops % 5000 < batch.length) {
+    if ((await xs.directory('/mc/bigdir')).length < 1000) throw new Error('bad big directory');
+    await xs.write(`/mc/bigdir/child-${String(ops % 1000).padStart(5, '0')}x`, ''); // changes the listing
     await xs.transaction(async (tx) => {
       await tx.write('/mc/tx/a', String(ops));
       await tx.read('/mc/tx/a');
@@ -57,4 +60,25 @@ for (let i = 0; i < 50; i++) {
   await c.close();
 }
 garbage.close();
-console.log(`memcheck workload: ${ops} operations, ${events} watch events, ${CYCLES} open/close cycles, 50 garbage peers`);
+
+// A peer with replies far over 4096 bytes (as oxenstored sends): the read buffer grows
+// and shrinks back.
+const bigReply = Buffer.alloc(300_000, 0x61);
+const big = createServer((s) =>
+  s.on('data', (d) => {
+    const h = Buffer.alloc(16);
+    h.writeUInt32LE(d.readUInt32LE(0), 0);
+    h.writeUInt32LE(d.readUInt32LE(4), 4);
+    h.writeUInt32LE(bigReply.length, 12);
+    s.write(Buffer.concat([h, bigReply]));
+  }),
+);
+const bpath = `${socket}.big`;
+await new Promise((r) => big.listen(bpath, r));
+for (let i = 0; i < 20; i++) {
+  const c = await XenStore.open({ path: bpath });
+  if ((await c.read('/x')).length !== bigReply.length) throw new Error('short big reply');
+  await c.close();
+}
+big.close();
+console.log(`memcheck workload: ${ops} operations, ${events} watch events, ${CYCLES} open/close cycles, 50 garbage peers, 20 300-KB replies`);
