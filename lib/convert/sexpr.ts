@@ -71,20 +71,32 @@ export function parseSexpr(text: string, opts: SexprParseOptions = {}): Sexpr {
       let out = '';
       i++;
       let closed = false;
+      const quoteChar = c === 39 ? "'" : '"';
+      // Copy runs up to the next quote or backslash in one slice. Both positions are
+      // cached and only searched again once passed, so the scan stays linear.
+      let q = -2;
+      let b = -2;
       while (i < n) {
-        const d = text.charCodeAt(i);
-        if (d === 92 /* \ */) {
-          if (i + 1 >= n) break;
-          out += text[i + 1];
-          i += 2;
-        } else if (d === c) {
-          closed = true;
-          i++;
+        if (q !== -1 && q < i) q = text.indexOf(quoteChar, i);
+        if (b !== -1 && b < i) b = text.indexOf('\\', i);
+        if (q < 0) {
+          i = n;
           break;
-        } else {
-          out += text[i];
-          i++;
         }
+        if (b >= 0 && b < q) {
+          out += text.slice(i, b);
+          if (b + 1 >= n) {
+            i = n;
+            break;
+          }
+          out += text[b + 1];
+          i = b + 2;
+          continue;
+        }
+        out += text.slice(i, q);
+        i = q + 1;
+        closed = true;
+        break;
       }
       if (!closed) throw syntax('unterminated quoted string', text, start);
       emit(out, i);

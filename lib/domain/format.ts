@@ -2,7 +2,14 @@
  * Domain model -> domain XML, in libvirt's exact layout: two-space indent, attributes
  * in libvirt's order, single quotes, empty elements self-closed.
  */
-import { escapeAttr, escapeText } from '../xml/tree.js';
+import { escapeAttr as escapeAttrSlow, escapeText as escapeTextSlow } from '../xml/tree.js';
+
+// Almost every value needs no escaping: test once, and only then take the full escaper.
+const NEEDS_ATTR_ESCAPE = /[&<>'"\n\r\t]/;
+const NEEDS_TEXT_ESCAPE = /[&<>]/;
+const escapeAttr = (s: string) => (NEEDS_ATTR_ESCAPE.test(s) ? escapeAttrSlow(s) : s);
+const escapeText = (s: string) => (NEEDS_TEXT_ESCAPE.test(s) ? escapeTextSlow(s) : s);
+const INDENT = Array.from({ length: 16 }, (_, i) => '  '.repeat(i));
 import type {
   ChardevDef,
   DiskDef,
@@ -23,9 +30,9 @@ function attrs(list: Attrs): string {
 }
 
 class Out {
-  private parts: string[] = [];
+  private out = '';
   line(depth: number, s: string): void {
-    this.parts.push('  '.repeat(depth) + s + '\n');
+    this.out += (INDENT[depth] ?? '  '.repeat(depth)) + s + '\n';
   }
   empty(depth: number, name: string, a: Attrs = []): void {
     this.line(depth, `<${name}${attrs(a)}/>`);
@@ -34,7 +41,7 @@ class Out {
     this.line(depth, `<${name}${attrs(a)}>${escapeText(text)}</${name}>`);
   }
   toString(): string {
-    return this.parts.join('');
+    return this.out;
   }
 }
 
