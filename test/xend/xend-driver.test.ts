@@ -69,6 +69,13 @@ for (const version of [1, 2, 3, 4] as const) {
       expect(await drv.getHostname()).toBe('simhost');
     });
 
+    it('builds capabilities from xend\'s xen_caps', async () => {
+      const caps = await drv.getCapabilities();
+      expect(caps).toContain('<arch>x86_64</arch>');
+      expect(caps).toContain('<os_type>hvm</os_type>');
+      expect(caps).toContain('<os_type>xen</os_type>');
+    });
+
     it('lists and looks up running domains by name, id and uuid', async () => {
       const g = xend.domains.get('guest1')!;
       const refs = await drv.listAllDomains({ active: true });

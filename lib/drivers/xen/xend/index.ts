@@ -6,7 +6,8 @@
  */
 import { VirError, ErrorCode, ErrorDomain } from '../../../errors.js';
 import { parseDomainXML } from '../../../domain/index.js';
-import { xmlFromNative, xmlToNative, type XendConfigVersion, type Sexpr } from '../../../convert/index.js';
+import { readFile } from 'node:fs/promises';
+import { xenCapabilities, xmlFromNative, xmlToNative, type XendConfigVersion, type Sexpr } from '../../../convert/index.js';
 import type { DomainInfo, DomainRef, ListDomainsFlags, NodeInfo, VcpuInfo, XMLDescFlags } from '../../../driver.js';
 import type { SubDriver, SubDriverContext, SubDriverFactory } from '../subdriver.js';
 import { parseXendAddress } from './address.js';
@@ -93,6 +94,17 @@ export class XendSubDriver implements SubDriver {
     const h = sexprGet(await this.client.node(), 'host');
     if (!h) throw new VirError('xend did not report a host name', { code: ErrorCode.GET_FAILED, domain: ErrorDomain.XEND });
     return h;
+  }
+
+  /** Guest ABIs from xend's xen_caps; CPU features from this host's cpuinfo when xend is local. */
+  async getCapabilities(): Promise<string> {
+    const node = await this.client.node();
+    const caps = sexprGet(node, 'xen_caps');
+    if (caps === undefined) throw new VirError('xend did not report xen_caps', { code: ErrorCode.GET_FAILED, domain: ErrorDomain.XEND });
+    const machine = sexprGet(node, 'machine') ?? 'x86_64';
+    const arch = /^i[3-6]86$/.test(machine) ? 'i686' : machine;
+    const cpuinfo = this.client.address.kind === 'unix' ? await readFile('/proc/cpuinfo', 'utf8').catch(() => '') : '';
+    return xenCapabilities({ arch, cpuinfo, capabilities: caps, hypervisorMajor: versionFromNode(node) / 1_000_000 | 0 });
   }
 
   async nodeGetInfo(): Promise<NodeInfo> {
