@@ -123,8 +123,26 @@ int main(int argc, char **argv)
 		free(d);
 		done++;
 	}
-	if (done == n_dir)
+	if (done == n_dir) {
 		emit("dir1000", v, n_dir);
+		/* (3b) the same, but the child list changes first each time (child c1000
+		 * added, then removed): a modification plus a listing, so no client can
+		 * reuse an earlier listing */
+		for (size_t i = 0; i < n_dir; i++) {
+			unsigned int num = 0;
+			double t0 = now_us();
+			bool ok = i % 2 == 0 ? xs_write(h, XBT_NULL, "/bench-c/dir/c1000", "", 0)
+					     : xs_rm(h, XBT_NULL, "/bench-c/dir/c1000");
+			if (!ok)
+				die("change dir child");
+			char **d = xs_directory(h, XBT_NULL, "/bench-c/dir", &num);
+			v[i] = now_us() - t0;
+			if (!d || num != (i % 2 == 0 ? 1001u : 1000u))
+				die("xs_directory after change");
+			free(d);
+		}
+		emit("dirchg", v, n_dir);
+	}
 
 	/* (4) transaction of 100 writes (start, 100 writes, commit; retried on EAGAIN) */
 	for (size_t k = 0; k < n_tx; k++) {

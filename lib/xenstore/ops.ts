@@ -3,7 +3,7 @@
  * serialize, send through a Link, decode. One method per request type.
  */
 import { ErrorCode } from '../errors.js';
-import { decodeDirectoryPart, decodeList, decodePerms, type Permission } from './decode.js';
+import { decodeDirectoryPart, decodeList, decodePerms, directoryPartGeneration, type Permission } from './decode.js';
 import { XenStoreError } from './errors.js';
 import { validatePath } from './paths.js';
 import { directoryPartPayload, setPermsPayload, writePayload } from './serializer.js';
@@ -24,9 +24,6 @@ export interface Link {
 export interface CachedListing {
   generation: string;
   children: readonly string[];
-  /** Length of the child list in bytes: asking DIRECTORY_PART for this offset returns
-   * just the generation count, a cheap "has it changed?". */
-  bytes: number;
 }
 
 /** How many large directories a connection remembers. */
@@ -139,19 +136,18 @@ export class NodeOps {
       hints.set(path, undefined);
     }
     // The daemon changes a node's generation count whenever its child list changes, so
-    // an unchanged count means the last listing still holds: one small round trip
-    // instead of several large ones. Only outside transactions, whose view differs.
+    // when the first part carries the count of the last listing, that listing still
+    // holds: one round trip and no decoding instead of several. Only outside
+    // transactions, whose view differs.
     const cached = this.txId === 0 ? hints.get(path) : undefined;
-    if (cached) {
-      const probe = decodeDirectoryPart(await this.run<Buffer>(XsType.DIRECTORY_PART, path, () => directoryPartPayload(path, cached.bytes), ReplyAs.BUFFER));
-      if (probe.generation === cached.generation && probe.last && probe.children.length === 0) return [...cached.children];
-    }
     for (let attempt = 0; attempt < DIRECTORY_RESTARTS; attempt++) {
       const children: string[] = [];
       let offset = 0;
       let generation: string | undefined;
       for (;;) {
-        const part = decodeDirectoryPart(await this.run<Buffer>(XsType.DIRECTORY_PART, path, () => directoryPartPayload(path, offset), ReplyAs.BUFFER));
+        const raw = await this.run<Buffer>(XsType.DIRECTORY_PART, path, () => directoryPartPayload(path, offset), ReplyAs.BUFFER);
+        if (offset === 0 && cached && directoryPartGeneration(raw) === cached.generation) return [...cached.children];
+        const part = decodeDirectoryPart(raw);
         if (generation === undefined) generation = part.generation;
         else if (generation !== part.generation) break; // changed under us: start over
         for (const c of part.children) children.push(c);
@@ -159,7 +155,7 @@ export class NodeOps {
         if (part.last) {
           if (this.txId === 0 && hints.has(path)) {
             hints.delete(path); // re-insert: most recently used last
-            hints.set(path, { generation, children: [...children], bytes: offset });
+            hints.set(path, { generation, children: [...children] });
           }
           return children;
         }
