@@ -348,7 +348,12 @@ function parseVnuma(s: Settings): NumaCell[] {
   return cells;
 }
 
-export function domainFromConfig(text: string, flavor: Flavor): DomainDef {
+export interface ConfigOptions {
+  /** xend release an xm file is for (1 = 3.0.2 … 4 = 3.1.0+); xl ignores it. */
+  xendConfigVersion?: 1 | 2 | 3 | 4;
+}
+
+export function domainFromConfig(text: string, flavor: Flavor, _opts: ConfigOptions = {}): DomainDef {
   const s = new Settings(parseConf(text), flavor);
   const name = s.str('name');
   if (!name) throw confErr(flavor, 'config value name was missing');
@@ -503,6 +508,12 @@ export function domainFromConfig(text: string, flavor: Flavor): DomainDef {
     const d = flavor === 'xl' && (spec.includes('=') || !/^[a-z0-9]*:/.test(spec)) && !/^[^,]*,[a-z]+[0-9]*(:(cdrom|disk|floppy))?,(r|w|ro|rw|w!)$/.test(spec) ? parseXlDisk(spec) : parseXmDisk(spec, flavor);
     dv.disks.push(d);
   }
+  // xend 3.0.2 kept an HVM guest's cdrom in its own setting rather than in disk.
+  const cdrom = hvm ? s.str('cdrom') : undefined;
+  if (cdrom && !dv.disks.some((d) => d.target.dev === 'hdc')) {
+    const phy = cdrom.startsWith('/dev/');
+    dv.disks.push({ type: phy ? 'block' : 'file', device: 'cdrom', driver: { name: phy ? 'phy' : 'file', type: 'raw' }, source: cdrom, target: { dev: 'hdc' }, readonly: true });
+  }
   sortDisks(dv.disks);
 
   // xenbus is always there for Xen guests; its limits live on it.
@@ -597,6 +608,11 @@ export function domainFromConfig(text: string, flavor: Flavor): DomainDef {
       if (type === 'vnc') dv.graphics.push(vncFrom(kv, flavor));
       else if (type === 'sdl') dv.graphics.push(sdlFrom(kv));
       else throw confErr(flavor, `vfb '${spec}': unknown framebuffer type`);
+    }
+    // xend before 3.0.4 configured a PV framebuffer with top-level settings, as for HVM.
+    if (!s.raw('vfb')) {
+      if (s.bool('vnc')) dv.graphics.push(vncFrom({ get: (k) => s.str(k) }, flavor));
+      if (s.bool('sdl')) dv.graphics.push(sdlFrom({ get: (k) => s.str(k) }));
     }
   }
   if (hvm) {
@@ -717,7 +733,8 @@ function chardevSetting(list: ChardevDef[], flavor: Flavor): ConfValue {
   return slots;
 }
 
-export function domainToConfig(def: DomainDef, flavor: Flavor): string {
+export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptions = {}): string {
+  const version = flavor === 'xm' ? (opts.xendConfigVersion ?? 4) : 4;
   const hvm = def.os.type === 'hvm';
   const pvh = def.os.type === 'xenpvh';
   if (!hvm && !pvh && def.os.type !== 'linux' && def.os.type !== 'xen') {
@@ -796,7 +813,9 @@ export function domainToConfig(def: DomainDef, flavor: Flavor): string {
     }
   };
   if (hvm && !spice) vncSettings(vnc, sdl);
-  if (!hvm) {
+  const oldPvfb = !hvm && version < 3 && dv.graphics.length > 0;
+  if (oldPvfb) vncSettings(vnc, sdl);
+  if (!hvm && !oldPvfb) {
     const vfbs: string[] = [];
     for (const g of dv.graphics) {
       if (g.type === 'vnc') {
@@ -882,7 +901,15 @@ export function domainToConfig(def: DomainDef, flavor: Flavor): string {
       }));
     }
   }
-  if (dv.disks.length) set('disk', dv.disks.map((d) => (flavor === 'xl' ? xlDiskSpec(d) : xmDiskSpec(d))));
+  let disks = dv.disks;
+  if (hvm && version === 1) {
+    const cd = disks.find((d) => d.device === 'cdrom' && d.target.dev === 'hdc' && d.source !== undefined);
+    if (cd) {
+      set('cdrom', cd.source!);
+      disks = disks.filter((d) => d !== cd);
+    }
+  }
+  if (disks.length) set('disk', disks.map((d) => (flavor === 'xl' ? xlDiskSpec(d) : xmDiskSpec(d))));
   if (hvm && spice && flavor === 'xl') {
     vncSettings(vnc, sdl);
     set('spice', 1);

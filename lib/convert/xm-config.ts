@@ -2,9 +2,12 @@
 import type { DomainDef } from '../domain/index.js';
 import { domainFromConfig, domainToConfig } from './xen-config.js';
 
-export function domainFromXM(text: string, _opts: { xendConfigVersion?: number } = {}): DomainDef {
-  return domainFromConfig(text, 'xm');
+import type { ConfigOptions } from './xen-config.js';
+
+export function domainFromXM(text: string, opts: ConfigOptions = {}): DomainDef {
+  return domainFromConfig(text, 'xm', opts);
 }
-export function domainToXM(def: DomainDef, _opts: { xendConfigVersion?: number } = {}): string {
-  return domainToConfig(def, 'xm');
+/** xend before 3.0.4 (versions 1, 2) gets PV graphics as top-level settings; 3.0.2 (1) the HVM cdrom as `cdrom`. */
+export function domainToXM(def: DomainDef, opts: ConfigOptions = {}): string {
+  return domainToConfig(def, 'xm', opts);
 }

@@ -20,6 +20,7 @@ export function generateUUID(): string {
  */
 export function canonicalUUID(text: string): string | undefined {
   const hex = text.trim().replace(/-/g, '');
-  if (!/^[0-9a-fA-F]{32}$/.test(hex)) return undefined;
-  return fromBytes(Buffer.from(hex, 'hex'));
+  if (hex.length !== 32 || !/^[0-9a-fA-F]{32}$/.test(hex)) return undefined;
+  const h = hex.toLowerCase();
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }

@@ -209,6 +209,20 @@ describe('xm and xl config conversion', () => {
     });
   }
 
+  it('xm: follows the xend config version for PV framebuffers and the HVM cdrom', () => {
+    const v2 = xmlToNative('xen-xm', PV_XML, { xendConfigVersion: 2 });
+    expect(v2).toContain('vnc = 1\nvncunused = 0\nvncdisplay = 3\nvnclisten = "0.0.0.0"\nkeymap = "de"\n');
+    expect(v2).not.toContain('vfb');
+    expect(xmlToNative('xen-xm', PV_XML)).toContain('vfb = [ "type=vnc,vncunused=0,vncdisplay=3,vnclisten=0.0.0.0,keymap=de" ]');
+    const v1 = xmlToNative('xen-xm', HVM_XML, { xendConfigVersion: 1 });
+    expect(v1).toContain('cdrom = "/iso/win.iso"\ndisk = [ "phy:/dev/vg/win,hda,w" ]');
+    // both old layouts read back to the same devices
+    const pv = parseDomainXML(xmlFromNative('xen-xm', v2, { xendConfigVersion: 2 }));
+    expect(pv.devices.graphics[0]).toMatchObject({ type: 'vnc', port: 5903, keymap: 'de', listen: '0.0.0.0' });
+    const hvm = parseDomainXML(xmlFromNative('xen-xm', v1, { xendConfigVersion: 1 }));
+    expect(hvm.devices.disks.map((d) => `${d.target.dev}:${d.device}:${d.source}`)).toEqual(['hda:disk:/dev/vg/win', 'hdc:cdrom:/iso/win.iso']);
+  });
+
   it('xl: keeps kernel command lines with quotes intact', () => {
     const xml = PV_XML.replace('root=/dev/xvda1 ro', 'root=/dev/xvda1 msg=&quot;hi, there&quot; x=\\y');
     const cfg = xmlToNative('xen-xl', xml);
