@@ -90,7 +90,7 @@ function only(el: XmlElement, allowed: string[]): void {
 }
 
 function parseOS(el: XmlElement): DomainOS {
-  only(el, ['type', 'loader', 'kernel', 'initrd', 'cmdline', 'boot', 'acpi', 'nvram', 'bootmenu']);
+  only(el, ['type', 'loader', 'kernel', 'initrd', 'cmdline', 'boot', 'acpi']);
   const t = child(el, 'type');
   if (!t || t.text.trim() === '') throw bad('missing <os><type> in domain XML');
   const os: DomainOS = { type: t.text.trim() };
@@ -118,6 +118,10 @@ function parseOS(el: XmlElement): DomainOS {
 function parseFeatures(el: XmlElement): DomainFeatures {
   const f: DomainFeatures = { switches: new Map() };
   for (const c of el.children) {
+    // Only plain on/off switches are modelled; anything richer must not be flattened silently.
+    if (c.name !== 'xen' && (c.children.length > 0 || [...c.attrs.keys()].some((k) => k !== 'state'))) {
+      throw bad(`unsupported feature <${c.name}> with settings (line ${c.line})`);
+    }
     if (c.name === 'xen') {
       f.xen = {};
       for (const x of c.children) {
@@ -152,6 +156,7 @@ function parseCPU(el: XmlElement): DomainCPU {
 
 function parseClock(el: XmlElement | undefined): DomainClock {
   if (!el) return { offset: 'utc' };
+  only(el, ['timer']);
   const clock: DomainClock = { offset: attr(el, 'offset') ?? 'utc' };
   if (attr(el, 'adjustment') !== undefined) clock.adjustment = attr(el, 'adjustment');
   if (attr(el, 'basis') !== undefined) clock.basis = attr(el, 'basis');
@@ -173,6 +178,7 @@ function parseClock(el: XmlElement | undefined): DomainClock {
 }
 
 function parseDisk(el: XmlElement): DiskDef {
+  only(el, ['driver', 'source', 'target', 'readonly', 'shareable', 'address', 'backingStore']);
   const d: DiskDef = { type: attr(el, 'type') ?? 'file', device: attr(el, 'device') ?? 'disk', target: { dev: '' } };
   const drv = child(el, 'driver');
   if (drv) {
@@ -251,6 +257,7 @@ function insertDisk(disks: DiskDef[], d: DiskDef): void {
 }
 
 function parseInterface(el: XmlElement, inactive: boolean): InterfaceDef {
+  only(el, ['mac', 'source', 'vlan', 'virtualport', 'ip', 'bandwidth', 'script', 'backenddomain', 'target', 'model']);
   const n: InterfaceDef = { type: reqAttr(el, 'type') };
   const mac = child(el, 'mac');
   if (mac) {
@@ -296,6 +303,7 @@ function parseInterface(el: XmlElement, inactive: boolean): InterfaceDef {
 }
 
 function parseChardev(el: XmlElement, inactive: boolean): ChardevDef {
+  only(el, ['source', 'protocol', 'target']);
   const c: ChardevDef = { type: attr(el, 'type') ?? 'pty', sources: [], target: {} };
   if (!inactive && attr(el, 'tty') !== undefined && c.type === 'pty') c.tty = attr(el, 'tty');
   for (const s of childrenNamed(el, 'source')) {
@@ -316,6 +324,7 @@ function parseChardev(el: XmlElement, inactive: boolean): ChardevDef {
 }
 
 function parseGraphics(el: XmlElement): GraphicsDef {
+  only(el, ['listen', 'mouse', 'clipboard']);
   const g: GraphicsDef = { type: reqAttr(el, 'type'), listens: [] };
   const port = intAttr(el, 'port', { allowNegative: true, max: 65535 });
   if (port !== undefined) g.port = port;
@@ -342,6 +351,7 @@ function parseGraphics(el: XmlElement): GraphicsDef {
 }
 
 function parseHostdev(el: XmlElement): HostdevDef {
+  only(el, ['source']);
   const h: HostdevDef = { mode: attr(el, 'mode') ?? 'subsystem', type: reqAttr(el, 'type'), managed: attr(el, 'managed') === 'yes' };
   const src = child(el, 'source');
   if (!src) throw bad(`missing <source> in ${where(el)}`);
@@ -413,7 +423,7 @@ function parseDevices(el: XmlElement | undefined, inactive: boolean): DomainDef[
 }
 
 const TOP_LEVEL = new Set([
-  'name', 'uuid', 'title', 'description', 'memory', 'currentMemory', 'maxMemory', 'vcpu', 'bootloader', 'bootloader_args',
+  'name', 'uuid', 'title', 'description', 'memory', 'currentMemory', 'vcpu', 'bootloader', 'bootloader_args',
   'os', 'features', 'cpu', 'clock', 'on_poweroff', 'on_reboot', 'on_crash', 'devices', 'xen:commandline',
 ]);
 

@@ -136,6 +136,9 @@ describe('domain XML model', () => {
     ['unclosed', `<domain type='test'><name>a</name>`, /XML error/],
     ['wrong root', `<network/>`, /expected root element <domain>/],
     ['bad mac', `<domain type='test'><name>a</name><memory>1</memory><os><type>hvm</type></os><devices><interface type='bridge'><mac address='zz'/></interface></devices></domain>`, /invalid MAC/],
+    ['a feature with settings', `<domain type='test'><name>a</name><memory>1</memory><os><type>hvm</type></os><features><hyperv><relaxed state='on'/></hyperv></features></domain>`, /unsupported feature <hyperv>/],
+    ['an unmodelled disk child', `<domain type='test'><name>a</name><memory>1</memory><os><type>hvm</type></os><devices><disk><source file='/x'/><target dev='hda'/><boot order='1'/></disk></devices></domain>`, /unsupported element <boot> inside <disk>/],
+    ['an unmodelled os child', `<domain type='test'><name>a</name><memory>1</memory><os><type>hvm</type><nvram>/x</nvram></os></domain>`, /unsupported element <nvram> inside <os>/],
     ['bad lifecycle', `<domain type='test'><name>a</name><memory>1</memory><os><type>hvm</type></os><on_crash>explode</on_crash></domain>`, /lifecycle/],
   ];
   for (const [what, xml, msg] of bad) {
