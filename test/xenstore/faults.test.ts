@@ -127,6 +127,21 @@ describe('XenStore against a fake xenstored peer', () => {
     expect(() => c.watch('/quota', 'q')).not.toThrow();
   });
 
+  it('the addon itself refuses a request over 4096 bytes, whatever the caller checked', async () => {
+    const c = await withPeer((req, p) => p.reply(req, 'OK\0'));
+    const conn = (c as unknown as { conn: { request(t: number, tx: number, p: Buffer, as: number): Promise<unknown> } }).conn;
+    let err: unknown;
+    try {
+      void conn.request(XsType.WRITE, 0, Buffer.alloc(4097, 0x61), 3);
+    } catch (e) {
+      err = e;
+    }
+    expect((err as { syscall?: string }).syscall).toBe('E2BIG');
+    expect(peer!.requests).toHaveLength(0);
+    await c.write('/still', 'usable');
+    expect(peer!.requests).toHaveLength(1);
+  });
+
   it('answers replies out of order to the right callers', async () => {
     const held: Array<() => void> = [];
     const c = await withPeer((req, p) => {
