@@ -20,7 +20,7 @@ function runFixture(args: string[]) {
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const sawLine = (line: string, ms = 15000) =>
+  const sawLine = (line: string, ms = 45000) =>
     new Promise<void>((res, rej) => {
       const t = setTimeout(() => rej(new Error(`fixture never printed ${line}; stdout=${out} stderr=${err}`)), ms);
       const check = () => {
@@ -49,12 +49,12 @@ describe.skipIf(skipReason('c'))('XenStore and process lifetime', () => {
 
   it('lets a script with nothing pending exit without close()', async () => {
     const f = runFixture([daemon.socket]);
-    const timer = setTimeout(() => f.child.kill('SIGKILL'), 20000);
+    const timer = setTimeout(() => f.child.kill('SIGKILL'), 45000);
     const code = await f.exited;
     clearTimeout(timer);
     expect(f.output().out).toContain('read k');
     expect(code).toBe(0);
-  }, 30000);
+  }, 60000);
 
   it('keeps a script with an active watch alive until the watch closes', async () => {
     const f = runFixture([daemon.socket, 'watch']);
@@ -68,5 +68,5 @@ describe.skipIf(skipReason('c'))('XenStore and process lifetime', () => {
     } finally {
       f.child.kill('SIGKILL');
     }
-  }, 30000);
+  }, 60000);
 });
