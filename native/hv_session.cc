@@ -88,10 +88,10 @@ Session::Session(const ProbeOptions& probe) {
 
 long Session::DoDomctl(HypercallBuffer& b, v17::Domctl& d) {
   d.interface_version = domctlVersion_;
-  auto* slot = static_cast<uint8_t*>(b.data()) + kOpOffset;
-  memcpy(slot, &d, sizeof d);
+  auto* slot = static_cast<v17::Domctl*>(static_cast<void*>(static_cast<uint8_t*>(b.data()) + kOpOffset));
+  *slot = d;
   long r = privcmd_.Hypercall(kHypercallDomctl, reinterpret_cast<uintptr_t>(slot));
-  memcpy(&d, slot, sizeof d);
+  d = *slot;
   return r;
 }
 
@@ -107,7 +107,6 @@ long Session::DoSysctl(HypercallBuffer& b, v17::Sysctl& s) {
 // Xen refuses a domctl/sysctl whose interface version differs from its own with EACCES,
 // so asking with each known version in turn finds the one it speaks (as libvirt did).
 void Session::Probe(const ProbeOptions& probe) {
-  std::lock_guard<std::mutex> lock(mu_);
   long ver = privcmd_.Hypercall(kHypercallXenVersion, kXenVerVersion, 0);
   if (ver < 0) Fail("xen_version", 0, ver, false);
   std::string xen = std::to_string(ver >> 16) + "." + std::to_string(ver & 0xffff);
@@ -174,7 +173,6 @@ void Session::Probe(const ProbeOptions& probe) {
 }
 
 XenVersion Session::Version() {
-  std::lock_guard<std::mutex> lock(mu_);
   XenVersion out;
   long v = privcmd_.Hypercall(kHypercallXenVersion, kXenVerVersion, 0);
   if (v < 0) Fail("xen_version", 0, v, false);
@@ -197,7 +195,6 @@ XenVersion Session::Version() {
 }
 
 v17::Physinfo Session::Physinfo() {
-  std::lock_guard<std::mutex> lock(mu_);
   v17::Sysctl s{};
   s.cmd = kSysctlPhysinfo;
   long r = DoSysctl(*buf_, s);
@@ -206,7 +203,6 @@ v17::Physinfo Session::Physinfo() {
 }
 
 uint32_t Session::SchedId() {
-  std::lock_guard<std::mutex> lock(mu_);
   v17::Sysctl s{};
   s.cmd = kSysctlSchedId;
   long r = DoSysctl(*buf_, s);
@@ -215,7 +211,6 @@ uint32_t Session::SchedId() {
 }
 
 std::vector<v17::DomainInfo> Session::DomainInfoList(uint32_t first, uint32_t max) {
-  std::lock_guard<std::mutex> lock(mu_);
   if (!listBuf_) listBuf_ = privcmd_.Alloc(kListBatch * sizeof(v17::DomainInfo));
   auto* entries = static_cast<v17::DomainInfo*>(listBuf_->data());
   std::vector<v17::DomainInfo> out;
@@ -239,7 +234,6 @@ std::vector<v17::DomainInfo> Session::DomainInfoList(uint32_t first, uint32_t ma
 }
 
 v17::DomainInfo Session::DomainInfo(uint32_t domid) {
-  std::lock_guard<std::mutex> lock(mu_);
   v17::Domctl d{};
   d.cmd = kDomctlGetDomainInfo;
   d.domain = static_cast<uint16_t>(domid);
@@ -251,7 +245,6 @@ v17::DomainInfo Session::DomainInfo(uint32_t domid) {
 }
 
 void Session::Pause(uint32_t domid) {
-  std::lock_guard<std::mutex> lock(mu_);
   v17::Domctl d{};
   d.cmd = kDomctlPauseDomain;
   d.domain = static_cast<uint16_t>(domid);
@@ -260,7 +253,6 @@ void Session::Pause(uint32_t domid) {
 }
 
 void Session::Unpause(uint32_t domid) {
-  std::lock_guard<std::mutex> lock(mu_);
   v17::Domctl d{};
   d.cmd = kDomctlUnpauseDomain;
   d.domain = static_cast<uint16_t>(domid);
@@ -283,7 +275,6 @@ void Session::Destroy(uint32_t domid) {
 }
 
 void Session::SetMaxMem(uint32_t domid, uint64_t kib) {
-  std::lock_guard<std::mutex> lock(mu_);
   v17::Domctl d{};
   d.cmd = kDomctlMaxMem;
   d.domain = static_cast<uint16_t>(domid);
@@ -293,7 +284,6 @@ void Session::SetMaxMem(uint32_t domid, uint64_t kib) {
 }
 
 void Session::SetMaxVcpus(uint32_t domid, uint32_t max) {
-  std::lock_guard<std::mutex> lock(mu_);
   v17::Domctl d{};
   d.cmd = kDomctlMaxVcpus;
   d.domain = static_cast<uint16_t>(domid);
@@ -303,7 +293,6 @@ void Session::SetMaxVcpus(uint32_t domid, uint32_t max) {
 }
 
 v17::GetVcpuInfo Session::VcpuInfo(uint32_t domid, uint32_t vcpu) {
-  std::lock_guard<std::mutex> lock(mu_);
   v17::Domctl d{};
   d.cmd = kDomctlGetVcpuInfo;
   d.domain = static_cast<uint16_t>(domid);
@@ -314,7 +303,6 @@ v17::GetVcpuInfo Session::VcpuInfo(uint32_t domid, uint32_t vcpu) {
 }
 
 std::vector<uint8_t> Session::GetVcpuAffinity(uint32_t domid, uint32_t vcpu, uint32_t nrBits) {
-  std::lock_guard<std::mutex> lock(mu_);
   size_t bytes = (nrBits + 7) / 8;
   if (bytes == 0 || bytes > kMaxBitmapBytes) {
     throw HvError{"VIR_ERR_INVALID_ARG", "cpu bitmap size out of range", 0};
@@ -335,7 +323,6 @@ std::vector<uint8_t> Session::GetVcpuAffinity(uint32_t domid, uint32_t vcpu, uin
 
 std::vector<uint8_t> Session::SetVcpuAffinity(uint32_t domid, uint32_t vcpu,
                                               const std::vector<uint8_t>& in) {
-  std::lock_guard<std::mutex> lock(mu_);
   if (in.empty() || in.size() > kMaxBitmapBytes) {
     throw HvError{"VIR_ERR_INVALID_ARG", "cpu bitmap size out of range", 0};
   }
@@ -354,7 +341,6 @@ std::vector<uint8_t> Session::SetVcpuAffinity(uint32_t domid, uint32_t vcpu,
 }
 
 void Session::GetCredit(uint32_t domid, uint32_t schedId, uint16_t* weight, uint16_t* cap) {
-  std::lock_guard<std::mutex> lock(mu_);
   v17::Domctl d{};
   d.cmd = kDomctlSchedulerOp;
   d.domain = static_cast<uint16_t>(domid);
@@ -367,7 +353,6 @@ void Session::GetCredit(uint32_t domid, uint32_t schedId, uint16_t* weight, uint
 }
 
 void Session::SetCredit(uint32_t domid, uint32_t schedId, uint16_t weight, uint16_t cap) {
-  std::lock_guard<std::mutex> lock(mu_);
   v17::Domctl d{};
   d.cmd = kDomctlSchedulerOp;
   d.domain = static_cast<uint16_t>(domid);

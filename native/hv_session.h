@@ -4,7 +4,6 @@
 #pragma once
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -65,9 +64,10 @@ class Session {
   void Probe(const ProbeOptions& probe);
 
   Privcmd privcmd_;
+  // Used only from the JS thread that owns this session (each Node environment opens its
+  // own); destroy, which runs on the libuv pool, allocates a buffer of its own.
   std::unique_ptr<HypercallBuffer> buf_;      // one page for calls made on the JS thread
   std::unique_ptr<HypercallBuffer> listBuf_;  // getdomaininfolist batches
-  std::mutex mu_;                             // guards buf_/listBuf_ (workers may share)
   uint32_t sysctlVersion_ = 0;
   uint32_t domctlVersion_ = 0;
   const char* layout_ = "";

@@ -48,15 +48,21 @@ void PutDomainRecord(double* r, const hv::v17::DomainInfo& d) {
   }
 }
 
-// Validated view of the caller's Float64Array: whole records only.
+// Validated view of the caller's Float64Array: whole records only. One napi call, as
+// this sits on the hottest path (getdomaininfo).
 double* Records(const Napi::CallbackInfo& info, size_t i, size_t* count) {
-  if (!info[i].IsTypedArray() ||
-      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  bool isTyped = false;
+  napi_value v = info[i];
+  if (napi_is_typedarray(info.Env(), v, &isTyped) != napi_ok || !isTyped ||
+      napi_get_typedarray_info(info.Env(), v, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_float64_array) {
     throw Napi::TypeError::New(info.Env(), "expected a Float64Array for domain records");
   }
-  Napi::Float64Array a = info[i].As<Napi::Float64Array>();
-  *count = a.ElementLength() / kDomainRecordLen;
-  return a.Data();
+  *count = length / kDomainRecordLen;
+  return static_cast<double*>(data);
 }
 
 Napi::Uint8Array Bytes(Napi::Env env, const std::vector<uint8_t>& v) {

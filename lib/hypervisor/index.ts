@@ -8,7 +8,7 @@
  */
 import { ErrorCode, ErrorDomain, VirError } from '../errors.js';
 import type { DomainState, NodeInfo, VcpuInfo } from '../driver.js';
-import { DOMAIN_RECORD_LEN, decodeDomainRecord, openNativeHypervisor, type NativeHypervisor, type ProbeOptions, type RawDomainInfo } from './native-hypervisor.js';
+import { DOMAIN_RECORD_LEN, openNativeHypervisor, recordUuid, type NativeHypervisor, type ProbeOptions } from './native-hypervisor.js';
 import { stateFromFlags } from './state.js';
 
 export { stateFromFlags, DomainFlag, shutdownReason } from './state.js';
@@ -81,20 +81,43 @@ function checkIndex(value: unknown, what: string, max: number): number {
   return value;
 }
 
-function toDomainInfo(r: RawDomainInfo): HvDomainInfo {
+/**
+ * A domain's handle only changes if a toolstack sets it again, so its UUID text is
+ * kept per domid and reused while the four handle words match: formatting it on every
+ * call cost about as much as the hypercall itself.
+ */
+class UuidCache {
+  #byDomid = new Map<number, { a: number; b: number; c: number; d: number; text: string }>();
+
+  get(buf: Float64Array, i: number): string {
+    const o = i * DOMAIN_RECORD_LEN;
+    const domid = buf[o]!;
+    const hit = this.#byDomid.get(domid);
+    if (hit && hit.a === buf[o + 12] && hit.b === buf[o + 13] && hit.c === buf[o + 14] && hit.d === buf[o + 15]) return hit.text;
+    if (this.#byDomid.size >= 4096) this.#byDomid.clear(); // bounded: ids are recycled over time
+    const text = recordUuid(buf, i);
+    this.#byDomid.set(domid, { a: buf[o + 12]!, b: buf[o + 13]!, c: buf[o + 14]!, d: buf[o + 15]!, text });
+    return text;
+  }
+}
+
+/** Record `i` of a native record buffer, straight into the public shape. */
+function toDomainInfo(buf: Float64Array, i: number, uuids: UuidCache): HvDomainInfo {
+  const o = i * DOMAIN_RECORD_LEN;
+  const flags = buf[o + 1]!;
   return {
-    domid: r.domid,
-    state: stateFromFlags(r.flags),
-    maxMem: r.maxPages * PAGE_KIB,
-    memory: r.totPages * PAGE_KIB,
-    nrVirtCpu: r.nrOnlineVcpus,
-    cpuTime: r.cpuTime,
-    flags: r.flags,
-    dying: (r.flags & 1) !== 0,
-    hvm: (r.flags & 2) !== 0,
-    uuid: r.handle,
-    maxVcpuId: r.maxVcpuId,
-    cpupool: r.cpupool,
+    domid: buf[o]!,
+    state: stateFromFlags(flags),
+    maxMem: buf[o + 3]! * PAGE_KIB,
+    memory: buf[o + 2]! * PAGE_KIB,
+    nrVirtCpu: buf[o + 8]!,
+    cpuTime: buf[o + 7]!,
+    flags,
+    dying: (flags & 1) !== 0,
+    hvm: (flags & 2) !== 0,
+    uuid: uuids.get(buf, i),
+    maxVcpuId: buf[o + 9]!,
+    cpupool: buf[o + 11]!,
   };
 }
 
@@ -118,6 +141,7 @@ export class HypervisorDriver {
   // Reused record buffers (see DOMAIN_RECORD_LEN): one domain, and a list batch.
   #one = new Float64Array(DOMAIN_RECORD_LEN);
   #batch = new Float64Array(64 * DOMAIN_RECORD_LEN);
+  #uuids = new UuidCache();
 
   private constructor(hv: NativeHypervisor) {
     this.#hv = hv;
@@ -197,14 +221,14 @@ export class HypervisorDriver {
   /** Every domain, fetched in batches by one sysctl per batch. */
   listDomains(): HvDomainInfo[] {
     const out: HvDomainInfo[] = [];
-    this.#eachDomain((buf, i) => out.push(toDomainInfo(decodeDomainRecord(buf, i))));
+    this.#eachDomain((buf, i) => out.push(toDomainInfo(buf, i, this.#uuids)));
     return out;
   }
 
   /** One domain; VIR_ERR_NO_DOMAIN when no domain has this id. */
   domainInfo(domid: number): HvDomainInfo {
     this.#native.domainInfo(checkDomid(domid), this.#one);
-    return toDomainInfo(decodeDomainRecord(this.#one, 0));
+    return toDomainInfo(this.#one, 0, this.#uuids);
   }
 
   async pause(domid: number): Promise<void> {

@@ -34,17 +34,16 @@ export const DOMAIN_RECORD_LEN = 16;
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
-function hex32(w: number): string {
-  return HEX[(w >>> 24) & 255]! + HEX[(w >>> 16) & 255]! + HEX[(w >>> 8) & 255]! + HEX[w & 255]!;
+/** Record `i`'s handle (four big-endian words at 12..15) as UUID text, in one concatenation. */
+export function recordUuid(buf: Float64Array, i: number): string {
+  const o = i * DOMAIN_RECORD_LEN;
+  const a = buf[o + 12]!, b = buf[o + 13]!, c = buf[o + 14]!, d = buf[o + 15]!;
+  return `${HEX[a >>> 24]}${HEX[(a >>> 16) & 255]}${HEX[(a >>> 8) & 255]}${HEX[a & 255]}-${HEX[b >>> 24]}${HEX[(b >>> 16) & 255]}-${HEX[(b >>> 8) & 255]}${HEX[b & 255]}-${HEX[c >>> 24]}${HEX[(c >>> 16) & 255]}-${HEX[(c >>> 8) & 255]}${HEX[c & 255]}${HEX[d >>> 24]}${HEX[(d >>> 16) & 255]}${HEX[(d >>> 8) & 255]}${HEX[d & 255]}`;
 }
 
 /** Decode record `i` of `buf`. */
 export function decodeDomainRecord(buf: Float64Array, i: number): RawDomainInfo {
   const o = i * DOMAIN_RECORD_LEN;
-  const a = hex32(buf[o + 12]!);
-  const b = hex32(buf[o + 13]!);
-  const c = hex32(buf[o + 14]!);
-  const d = hex32(buf[o + 15]!);
   return {
     domid: buf[o]!,
     flags: buf[o + 1]!,
@@ -58,7 +57,7 @@ export function decodeDomainRecord(buf: Float64Array, i: number): RawDomainInfo 
     maxVcpuId: buf[o + 9]!,
     ssidref: buf[o + 10]!,
     cpupool: buf[o + 11]!,
-    handle: `${a}-${b.slice(0, 4)}-${b.slice(4)}-${c.slice(0, 4)}-${c.slice(4)}${d}`,
+    handle: recordUuid(buf, i),
   };
 }
 
