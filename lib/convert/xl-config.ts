@@ -1,6 +1,7 @@
 /** xl's config files (libxl's toolstack) <-> the domain model. */
 import type { DomainDef } from '../domain/index.js';
-import { domainFromConfig, domainToConfig } from './xen-config.js';
+import { domainFromConfig } from './xen-config-read.js';
+import { domainToConfig } from './xen-config-write.js';
 
 export function domainFromXL(text: string): DomainDef {
   return domainFromConfig(text, 'xl');

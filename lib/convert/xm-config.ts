@@ -1,6 +1,7 @@
 /** xm's config files (/etc/xen for xend) <-> the domain model. */
 import type { DomainDef } from '../domain/index.js';
-import { domainFromConfig, domainToConfig } from './xen-config.js';
+import { domainFromConfig } from './xen-config-read.js';
+import { domainToConfig } from './xen-config-write.js';
 
 import type { ConfigOptions } from './xen-config.js';
 
