@@ -6,6 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
+import { createServer, connect as netConnect, type Socket } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { connect, ErrorCode, VirError, XenStore } from '../../lib/index.js';
 import { XenStoreSubDriver, xenstoreSubDriverFactory } from '../../lib/drivers/xen/xenstore-subdriver.js';
 import type { SubDriverContext } from '../../lib/drivers/xen/subdriver.js';
@@ -13,6 +18,29 @@ import { DAEMON_KINDS, DAEMON_NAMES, skipReason, startXenstored, type RunningXen
 
 const WEB = { name: 'web', uuid: '4d3b6f38-3c1e-4b0c-9f0e-1f2a3b4c5d6e', id: 3 };
 const NEW = { name: 'newcomer', uuid: '9a8b7c6d-0000-4000-8000-00000000abcd', id: 5 };
+
+const FAKE_XL = join(dirname(fileURLToPath(import.meta.url)), 'fake-xl.sh');
+
+/** A pass-through to the daemon's socket that the test can cut (the daemon "goes away"). */
+async function cuttable(target: string, dir: string): Promise<{ path: string; cut(): Promise<void> }> {
+  const path = join(dir, 'pass.sock');
+  const socks: Socket[] = [];
+  const server = createServer((client) => {
+    const up = netConnect(target);
+    socks.push(client, up);
+    client.pipe(up);
+    up.pipe(client);
+    for (const s of [client, up]) s.on('error', () => { client.destroy(); up.destroy(); });
+  });
+  await new Promise<void>((r) => server.listen(path, r));
+  return {
+    path,
+    async cut() {
+      for (const s of socks) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
 
 type DomainEvent = { domain: { name: string; uuid: string; id: number }; event: string };
 
@@ -160,6 +188,25 @@ for (const kind of DAEMON_KINDS) {
         await xs.rm(`/local/domain/${NEW.id}`);
       } finally {
         await c.close();
+      }
+    });
+
+    it('XenStore lost mid-connection: shutdown falls to the toolstack (fake xl), lookups to the next source', async () => {
+      const work = mkdtempSync(join(tmpdir(), 'xenvirt-xs-cut-'));
+      const pass = await cuttable(daemon.socket, work);
+      process.env.FAKE_XL_LOG = join(work, 'argv.log');
+      const c = await connect('xen:///', { xen: { privileged: true, xenstorePath: pass.path, xlPath: FAKE_XL, disable: ['hypervisor', 'xm', 'xend', 'proxy'] } });
+      try {
+        const d = await c.lookupDomainByName('web');
+        await pass.cut();
+        await d.shutdown();
+        expect(readFileSync(join(work, 'argv.log'), 'utf8')).toContain('arg=shutdown\narg=web\n');
+        const e = await rejection(c.lookupDomainByName('web'));
+        expect(e.message).toMatch(/closed|connection/i);
+      } finally {
+        await c.close();
+        delete process.env.FAKE_XL_LOG;
+        rmSync(work, { recursive: true, force: true });
       }
     });
 
