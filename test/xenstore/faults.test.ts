@@ -176,6 +176,30 @@ describe('XenStore against a fake xenstored peer', () => {
     await c.close();
   });
 
+  it('revalidates a large listing with one tiny DIRECTORY_PART and refetches on change', async () => {
+    let gen = '7';
+    const list = 'aa\0bb\0cc\0'; // 9 bytes
+    const c = await withPeer((req, p) => {
+      if (req.type === XsType.DIRECTORY) return p.send(XsType.ERROR, req.reqId, 'E2BIG\0');
+      const offset = Number(req.payload.toString().split('\0')[1]);
+      if (offset >= list.length) return p.reply(req, `${gen}\0\0`);
+      if (offset === 0) return p.reply(req, `${gen}\0aa\0bb\0`);
+      return p.reply(req, `${gen}\0cc\0\0`);
+    });
+    const sent = () => peer!.requests.map((r) => `${r.type}:${r.payload.toString().replaceAll('\0', '|')}`);
+    expect(await c.directory('/d')).toEqual(['aa', 'bb', 'cc']);
+    expect(sent()).toEqual(['1:/d|', '22:/d|0|', '22:/d|6|']);
+    peer!.requests.length = 0;
+    const again = await c.directory('/d');
+    expect(again).toEqual(['aa', 'bb', 'cc']);
+    expect(sent()).toEqual(['22:/d|9|']); // one probe past the end, nothing decoded
+    again.push('mine'); // the caller's copy
+    peer!.requests.length = 0;
+    gen = '8';
+    expect(await c.directory('/d')).toEqual(['aa', 'bb', 'cc']);
+    expect(sent()).toEqual(['22:/d|9|', '22:/d|0|', '22:/d|6|']);
+  });
+
   it('restarts a DIRECTORY_PART listing when the generation changes', async () => {
     let parts = 0;
     const c = await withPeer((req, p) => {
