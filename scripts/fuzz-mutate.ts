@@ -7,6 +7,7 @@
 import { parseDomainXML } from '../lib/domain/index.js';
 import { isVirError } from '../lib/errors.js';
 import { xenCapabilities, xmlFromNative } from '../lib/index.js';
+import type { NativeFormat } from '../lib/convert/index.js';
 import { domainToSexpr } from '../lib/convert/xend-sexpr.js';
 import { domainToXM } from '../lib/convert/xm-config.js';
 import { domainToXL } from '../lib/convert/xl-config.js';
@@ -100,22 +101,38 @@ export function runTarget(target: Target, input: string): 'ok' | 'error' {
   try {
     switch (target) {
       case 'sexpr':
-        parseDomainXML(xmlFromNative('xen-sxpr', input));
-        break;
       case 'xm':
-        parseDomainXML(xmlFromNative('xen-xm', input));
+      case 'xl': {
+        const xml = xmlFromNative(target === 'sexpr' ? 'xen-sxpr' : target === 'xm' ? 'xen-xm' : 'xen-xl', input);
+        // What we emit must read back: a VirError here is a bug, not a rejected input.
+        try {
+          parseDomainXML(xml);
+        } catch (e) {
+          throw new Error(`emitted XML does not parse back: ${(e as Error).message}`);
+        }
         break;
-      case 'xl':
-        parseDomainXML(xmlFromNative('xen-xl', input));
-        break;
+      }
       case 'xml': {
         // Parse once (the part under test), then every writer must cope with what parsed.
         const def = parseDomainXML(input, { inactive: true });
-        for (const write of [domainToSexpr, domainToXM, domainToXL] as ((d: typeof def) => string)[]) {
+        const pairs: [(d: typeof def) => string, NativeFormat][] = [
+          [domainToSexpr, 'xen-sxpr'],
+          [domainToXM, 'xen-xm'],
+          [domainToXL, 'xen-xl'],
+        ];
+        for (const [write, format] of pairs) {
+          let text: string;
           try {
-            write(def);
+            text = write(def);
           } catch (e) {
             if (!isVirError(e)) throw e;
+            continue;
+          }
+          // What we write must read back (the writer escaped everything it had to).
+          try {
+            xmlFromNative(format, format === 'xen-sxpr' ? text.replace(/^\(vm /, '(domain ') : text);
+          } catch (e) {
+            throw new Error(`${format} written from parsed XML does not read back: ${(e as Error).message}`);
           }
         }
         break;

@@ -178,3 +178,11 @@ export function popcount(n: bigint): number {
   }
   return c;
 }
+
+/** VNC display number for a fixed port; xend and xl only know ports from 5900 up. */
+export function vncDisplay(port: number, domain: string): number {
+  if (port < 5900) {
+    throw new VirError(`VNC port ${port} cannot be expressed as a display number (ports start at 5900)`, { code: ErrorCode.CONFIG_UNSUPPORTED, domain });
+  }
+  return port - 5900;
+}

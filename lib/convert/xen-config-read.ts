@@ -4,6 +4,7 @@
  */
 import {
   canonicalUUID,
+  domainDefProblem,
   emptyDevices,
   generateUUID,
   type ChardevDef,
@@ -158,7 +159,7 @@ function parseVif(spec: string, flavor: Flavor): InterfaceDef {
   if (ip) n.ips = ip.split(/\s+/).filter(Boolean).map((address) => ({ address, family: address.includes(':') ? 'ipv6' : 'ipv4' }));
   const rate = kv.get('rate');
   if (rate) {
-    const m = /^(\d+)([KMG]?)B\/s(?:@\d+[mu]?s)?$/.exec(rate);
+    const m = /^(\d{1,12})([KMG]?)B\/s(?:@\d{1,12}[mu]?s)?$/.exec(rate);
     if (!m) throw confErr(flavor, `vif '${spec}': invalid rate '${rate}'`);
     const scale = { '': 1 / 1024, K: 1, M: 1024, G: 1024 * 1024 }[m[2] as '' | 'K' | 'M' | 'G'];
     n.bandwidth = { outbound: { average: Math.max(1, Math.floor(Number(m[1]) * scale)) } };
@@ -199,7 +200,7 @@ function vncFrom(kv: { get(k: string): string | undefined }, flavor: Flavor): Gr
     g.port = -1;
     g.autoport = true;
   } else {
-    const n = display === undefined ? 0 : Number(display);
+    const n = display === undefined ? 0 : /^\d{1,5}$/.test(display) ? Number(display) : NaN;
     if (!Number.isInteger(n) || n < 0 || n > 65535 - 5900) throw confErr(flavor, `invalid vncdisplay '${display}'`);
     g.port = 5900 + n;
     g.autoport = false;
@@ -261,13 +262,19 @@ function parseVnuma(s: Settings): NumaCell[] {
       if (typeof x !== 'string' || !x.includes('=')) throw confErr(s.flavor, `vnuma entry '${String(x)}' is not key=value`);
       kv.set(x.slice(0, x.indexOf('=')), x.slice(x.indexOf('=') + 1));
     }
-    const size = Number(kv.get('size'));
-    if (!Number.isSafeInteger(size) || size <= 0) throw confErr(s.flavor, `vnuma node ${id}: invalid size`);
+    const sizeText = kv.get('size') ?? '';
+    const size = /^\d{1,12}$/.test(sizeText) ? Number(sizeText) : NaN;
+    if (!(size > 0) || size > MAX_MIB) throw confErr(s.flavor, `vnuma node ${id}: invalid size '${sizeText}'`);
     const cpus = kv.get('vcpus');
     if (!cpus) throw confErr(s.flavor, `vnuma node ${id}: missing vcpus`);
     const cell: NumaCell = { id, cpus, memory: size * 1024 };
     const dist = kv.get('vdistances');
-    if (dist) cell.distances = dist.split(',').map((d, i) => ({ id: i, value: Number(d) }));
+    if (dist) {
+      cell.distances = dist.split(',').map((d, i) => {
+        if (!/^\d{1,9}$/.test(d.trim())) throw confErr(s.flavor, `vnuma node ${id}: invalid distance '${d}'`);
+        return { id: i, value: Number(d) };
+      });
+    }
     return cell;
   });
   return cells;
@@ -291,8 +298,8 @@ export function domainFromConfig(text: string, flavor: Flavor, _opts: ConfigOpti
   const pvh = xlType === 'pvh';
   if (xlType && !['hvm', 'pv', 'pvh'].includes(xlType)) throw confErr(flavor, `config value type '${xlType}' is not hvm, pv or pvh`);
 
-  const memory = s.int('memory', 1, MAX_MIB) ?? 128;
-  const maxmem = Math.max(s.int('maxmem', 1, MAX_MIB) ?? memory, memory);
+  const memory = s.int('memory', 0, MAX_MIB) ?? 128;
+  const maxmem = Math.max(s.int('maxmem', 0, MAX_MIB) ?? memory, memory);
   const vcpusSetting = s.int('vcpus', 1, 16384) ?? 1;
   const maxvcpus = s.int('maxvcpus', 1, 16384);
 
@@ -454,7 +461,10 @@ export function domainFromConfig(text: string, flavor: Flavor, _opts: ConfigOpti
       const model = type === 'qusb' ? `qusb${version}` : type === 'devicemodel' ? (version === '1' ? 'piix3-uhci' : 'nec-xhci') : `qusb${version}`;
       const ports = kv.get('ports');
       const ctl: DomainDef['devices']['controllers'][number] = { type: 'usb', index: dv.controllers.filter((c) => c.type === 'usb').length, model };
-      if (ports) ctl.ports = Number(ports);
+      if (ports !== undefined) {
+        if (!/^\d{1,2}$/.test(ports) || Number(ports) < 1 || Number(ports) > 31) throw confErr(flavor, `usbctrl '${spec}': ports must be 1 to 31`);
+        ctl.ports = Number(ports);
+      }
       dv.controllers.push(ctl);
     }
   }
@@ -546,15 +556,21 @@ export function domainFromConfig(text: string, flavor: Flavor, _opts: ConfigOpti
   if (flavor === 'xl') {
     for (const spec of s.list('usbdev')) {
       const kv = keyValues(spec);
-      const bus = Number(kv.get('hostbus'));
-      const device = Number(kv.get('hostaddr'));
-      if (!Number.isInteger(bus) || !Number.isInteger(device)) throw confErr(flavor, `usbdev '${spec}': needs hostbus and hostaddr`);
+      const num = (k: string) => {
+        const v = kv.get(k) ?? '';
+        return /^\d{1,3}$/.test(v) ? Number(v) : NaN;
+      };
+      const bus = num('hostbus');
+      const device = num('hostaddr');
+      if (!Number.isInteger(bus) || !Number.isInteger(device)) throw confErr(flavor, `usbdev '${spec}': needs numeric hostbus and hostaddr`);
       dv.hostdevs.push({ mode: 'subsystem', type: 'usb', managed: false, usb: { bus, device } });
     }
     const args = s.raw('device_model_args');
     if (args !== undefined) def.emulatorArgs = s.list('device_model_args');
   }
   dv.memballoon = { model: 'xen' };
+  const problem = domainDefProblem(def);
+  if (problem) throw confErr(flavor, problem);
   return def;
 }
 

@@ -5,10 +5,13 @@
 import { VirError, ErrorCode, ErrorDomain } from '../errors.js';
 import type { ChardevDef, DiskDef, DomainDef, GraphicsDef, InterfaceDef } from '../domain/index.js';
 import { formatConf, type ConfEntry, type ConfValue } from './conf.js';
-import { bootToLetters, formatChardevSpec } from './xen-common.js';
+import { bootToLetters, formatChardevSpec, vncDisplay } from './xen-common.js';
 import { HVMLOADER, unsupported, type ConfigOptions, type Flavor } from './xen-config.js';
 
 function xmDiskSpec(d: DiskDef): string {
+  if (d.source === undefined && d.device !== 'cdrom' && d.device !== 'floppy') {
+    throw new VirError(`disk ${d.target.dev} has no source`, { code: ErrorCode.NO_SOURCE, domain: ErrorDomain.XENXM });
+  }
   const drv = d.driver?.name;
   let src = '';
   if (d.source !== undefined) {
@@ -16,6 +19,8 @@ function xmDiskSpec(d: DiskDef): string {
     else if (d.type === 'block') src = `phy:${d.source}`;
     else src = `${drv === 'phy' ? 'phy' : 'file'}:${d.source}`;
   } else if (d.type === 'network') throw unsupported('xm', 'network disks are not supported by xm');
+  // The xm disk spec is comma-separated with no quoting: a comma in the path would shift fields.
+  src = plain(src, 'disk source', 'xm');
   let dev = d.target.dev;
   if (d.device === 'cdrom') dev += ':cdrom';
   else if (d.device === 'floppy') dev += ':floppy';
@@ -25,7 +30,8 @@ function xmDiskSpec(d: DiskDef): string {
 
 function xlDiskSpec(d: DiskDef): string {
   const parts: string[] = [];
-  parts.push(`format=${d.driver?.type ?? 'raw'}`);
+  // target= comes last and may hold commas; every other field must not.
+  parts.push(`format=${plain(d.driver?.type ?? 'raw', 'disk format', 'xl')}`);
   parts.push(`vdev=${d.target.dev}`);
   parts.push(`access=${d.readonly ? 'ro' : 'rw'}`);
   const drv = d.driver?.name;
@@ -88,13 +94,16 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
     throw new VirError(`unsupported OS type '${def.os.type}'`, { code: ErrorCode.OS_TYPE, domain: flavor === 'xl' ? ErrorDomain.XENXL : ErrorDomain.XENXM });
   }
   if (pvh && flavor === 'xm') throw unsupported(flavor, 'PVH guests need xl');
+  if (!hvm && !pvh && !def.os.kernel && !def.bootloader) {
+    throw new VirError('a paravirtualized guest needs a <kernel> or a <bootloader>', { code: ErrorCode.NO_KERNEL, domain: flavor === 'xl' ? ErrorDomain.XENXL : ErrorDomain.XENXM });
+  }
   const e: ConfEntry[] = [];
   const set = (name: string, value: ConfValue) => e.push({ name, value });
   const dv = def.devices;
   set('name', def.name);
   set('uuid', def.uuid);
-  set('maxmem', Math.floor(def.memory / 1024));
-  set('memory', Math.floor(def.currentMemory / 1024));
+  set('maxmem', Math.ceil(def.memory / 1024)); // whole MiB, rounded up like libvirt
+  set('memory', Math.ceil(def.currentMemory / 1024));
   if (def.vcpuCurrent !== undefined && def.vcpuCurrent < def.vcpus) {
     set('maxvcpus', def.vcpus);
     set('vcpus', def.vcpuCurrent);
@@ -152,7 +161,7 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
       if (g.autoport || g.port === undefined || g.port < 0) set('vncunused', 1);
       else {
         set('vncunused', 0);
-        set('vncdisplay', g.port - 5900);
+        set('vncdisplay', vncDisplay(g.port, flavor === 'xl' ? ErrorDomain.XENXL : ErrorDomain.XENXM));
       }
       if (g.listen) set('vnclisten', g.listen);
       if (g.passwd !== undefined) set('vncpasswd', g.passwd);
@@ -168,7 +177,7 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
       if (g.type === 'vnc') {
         const p = ['type=vnc'];
         if (g.autoport || g.port === undefined || g.port < 0) p.push('vncunused=1');
-        else p.push('vncunused=0', `vncdisplay=${g.port - 5900}`);
+        else p.push('vncunused=0', `vncdisplay=${vncDisplay(g.port, flavor === 'xl' ? ErrorDomain.XENXL : ErrorDomain.XENXM)}`);
         if (g.listen) p.push(`vnclisten=${plain(g.listen, 'vnclisten', flavor)}`);
         if (g.passwd !== undefined) p.push(`vncpasswd=${plain(g.passwd, 'vncpasswd', flavor)}`);
         if (g.keymap) p.push(`keymap=${plain(g.keymap, 'keymap', flavor)}`);

@@ -3,7 +3,7 @@
  * domain model, for xend config versions 1 to 4 (xend 3.0.2, 3.0.3, 3.0.4, 3.1.0+).
  */
 import { VirError, ErrorCode, ErrorDomain } from '../errors.js';
-import { canonicalUUID, emptyDevices, type ChardevDef, type DiskDef, type DomainDef, type GraphicsDef, type InterfaceDef } from '../domain/index.js';
+import { canonicalUUID, domainDefProblem, emptyDevices, type ChardevDef, type DiskDef, type DomainDef, type GraphicsDef, type InterfaceDef } from '../domain/index.js';
 import { parseSexpr, sexprChild, sexprChildren, sexprGet, sexprInt, type Sexpr, type SexprList } from './sexpr.js';
 import { assignDiskDefaults, bootFromLetters, parseChardevSpec, parseSoundhw, popcount } from './xen-common.js';
 
@@ -86,7 +86,7 @@ function parseVif(dev: SexprList, index: number, domid: number | undefined): Int
   if (ip) n.ips = ip.split(/\s+/).filter(Boolean).map((address) => ({ address, family: address.includes(':') ? 'ipv6' : 'ipv4' }));
   const rate = sexprGet(dev, 'rate');
   if (rate !== undefined) {
-    const m = /^(\d+)([KMG]?)B\/s(?:@\d+[mu]?s)?$/.exec(rate);
+    const m = /^(\d{1,12})([KMG]?)B\/s(?:@\d{1,12}[mu]?s)?$/.exec(rate);
     if (!m) throw err(`invalid vif rate '${rate}'`);
     const scale = { '': 1 / 1024, K: 1, M: 1024, G: 1024 * 1024 }[m[2] as '' | 'K' | 'M' | 'G'];
     n.bandwidth = { outbound: { average: Math.max(1, Math.floor(Number(m[1]) * scale)) } };
@@ -172,6 +172,7 @@ export function domainFromSexprNode(root: SexprList, opts: SexprOptions = {}): D
   const uuid = canonicalUUID(uuidText);
   if (!uuid) throw err(`invalid uuid '${uuidText}'`);
   const domidRaw = sexprInt(root, 'domid');
+  if (domidRaw !== undefined && domidRaw > 0x7fffffff) throw err(`S-expression field 'domid' is out of range: ${domidRaw}`);
   const domid = domidRaw !== undefined && domidRaw >= 0 ? domidRaw : undefined;
 
   const image = sexprChild(root, 'image');
@@ -321,5 +322,7 @@ export function domainFromSexprNode(root: SexprList, opts: SexprOptions = {}): D
   }
   if (dv.graphics.length) dv.videos.push(hvm ? { model: 'cirrus', vram: 16384, heads: 1, primary: true } : { model: 'xen', vram: 4096, heads: 1, primary: true });
   dv.memballoon = { model: 'xen' };
+  const problem = domainDefProblem(def);
+  if (problem) throw err(problem);
   return def;
 }

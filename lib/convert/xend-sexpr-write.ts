@@ -6,7 +6,7 @@
 import { VirError, ErrorCode, ErrorDomain } from '../errors.js';
 import type { ChardevDef, DiskDef, DomainDef, GraphicsDef, InterfaceDef } from '../domain/index.js';
 import { quoteAtom } from './sexpr.js';
-import { bootToLetters, formatChardevSpec } from './xen-common.js';
+import { bootToLetters, formatChardevSpec, vncDisplay } from './xen-common.js';
 import type { SexprOptions } from './xend-sexpr-read.js';
 
 const q = quoteAtom;
@@ -14,12 +14,15 @@ const q = quoteAtom;
 const atom = (s: string) => (/^[A-Za-z0-9_.,:@\/+=-]+$/.test(s) ? s : q(s));
 
 function toMiB(kib: number): number {
-  return Math.floor(kib / 1024);
+  return Math.ceil(kib / 1024); // xend counts whole MiB: never round a guest down to nothing
 }
 
 function diskSexpr(d: DiskDef, hvm: boolean, version: number): string {
   if (d.type === 'network' || (d.type !== 'file' && d.type !== 'block')) {
     throw new VirError(`unsupported disk type '${d.type}' for xend`, { code: ErrorCode.CONFIG_UNSUPPORTED, domain: ErrorDomain.XEND });
+  }
+  if (d.source === undefined && d.device !== 'cdrom' && d.device !== 'floppy') {
+    throw new VirError(`disk ${d.target.dev} has no source`, { code: ErrorCode.NO_SOURCE, domain: ErrorDomain.XEND });
   }
   const drv = d.driver?.name;
   const kind = drv === 'tap' || drv === 'tap2' ? drv : 'vbd';
@@ -68,7 +71,7 @@ function graphicsImage(g: GraphicsDef): string {
   }
   let s = '(vnc 1)';
   if (g.autoport || g.port === undefined || g.port < 0) s += '(vncunused 1)';
-  else s += `(vncunused 0)(vncdisplay ${g.port - 5900})`;
+  else s += `(vncunused 0)(vncdisplay ${vncDisplay(g.port, ErrorDomain.XEND)})`;
   if (g.listen) s += `(vnclisten ${q(g.listen)})`;
   if (g.passwd !== undefined) s += `(vncpasswd ${q(g.passwd)})`;
   if (g.keymap) s += `(keymap ${q(g.keymap)})`;
@@ -84,7 +87,7 @@ function graphicsVfb(g: GraphicsDef): string {
   }
   let s = '(device (vfb (type vnc)';
   if (g.autoport || g.port === undefined || g.port < 0) s += '(vncunused 1)';
-  else s += `(vncunused 0)(vncdisplay ${g.port - 5900})`;
+  else s += `(vncunused 0)(vncdisplay ${vncDisplay(g.port, ErrorDomain.XEND)})`;
   if (g.listen) s += `(vnclisten ${q(g.listen)})`;
   if (g.passwd !== undefined) s += `(vncpasswd ${q(g.passwd)})`;
   if (g.keymap) s += `(keymap ${q(g.keymap)})`;
@@ -106,6 +109,9 @@ export function domainToSexpr(def: DomainDef, opts: SexprOptions = {}): string {
   const hvm = def.os.type === 'hvm';
   if (!hvm && def.os.type !== 'linux' && def.os.type !== 'xen') {
     throw new VirError(`unsupported OS type '${def.os.type}' for xend`, { code: ErrorCode.OS_TYPE, domain: ErrorDomain.XEND });
+  }
+  if (!hvm && !def.os.kernel && !def.bootloader) {
+    throw new VirError('a paravirtualized guest needs a <kernel> or a <bootloader>', { code: ErrorCode.NO_KERNEL, domain: ErrorDomain.XEND });
   }
   let s = `(vm (name ${q(def.name)})(memory ${toMiB(def.currentMemory)})(maxmem ${toMiB(def.memory)})(vcpus ${def.vcpus})`;
   if (def.vcpuCurrent !== undefined && def.vcpuCurrent < def.vcpus) s += `(vcpu_avail ${(1n << BigInt(def.vcpuCurrent)) - 1n})`;

@@ -2,13 +2,29 @@
  * Domain model -> domain XML, in libvirt's exact layout: two-space indent, attributes
  * in libvirt's order, single quotes, empty elements self-closed.
  */
+import { VirError, ErrorCode, ErrorDomain } from '../errors.js';
 import { escapeAttr as escapeAttrSlow, escapeText as escapeTextSlow } from '../xml/tree.js';
 
-// Almost every value needs no escaping: test once, and only then take the full escaper.
-const NEEDS_ATTR_ESCAPE = /[&<>'"\n\r\t]/;
-const NEEDS_TEXT_ESCAPE = /[&<>]/;
-const escapeAttr = (s: string) => (NEEDS_ATTR_ESCAPE.test(s) ? escapeAttrSlow(s) : s);
-const escapeText = (s: string) => (NEEDS_TEXT_ESCAPE.test(s) ? escapeTextSlow(s) : s);
+// Characters XML 1.0 cannot carry at all, even escaped (controls, non-characters, lone surrogates).
+const NOT_XML = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function checkXmlChars(s: string): string {
+  const m = NOT_XML.exec(s);
+  if (m) {
+    const code = m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    throw new VirError(`cannot write U+${code} in domain XML (value ${JSON.stringify(s.slice(0, 80))})`, {
+      code: ErrorCode.XML_ERROR,
+      domain: ErrorDomain.DOMAIN,
+    });
+  }
+  return s;
+}
+
+// Almost every value needs no escaping: test once, and only then take the full path.
+const NEEDS_ATTR_ESCAPE = /[&<>'"\n\r\t\x00-\x1f\ud800-\udfff\ufffe\uffff]/;
+const NEEDS_TEXT_ESCAPE = /[&<>\x00-\x1f\ud800-\udfff\ufffe\uffff]/;
+const escapeAttr = (s: string) => (NEEDS_ATTR_ESCAPE.test(s) ? escapeAttrSlow(checkXmlChars(s)) : s);
+const escapeText = (s: string) => (NEEDS_TEXT_ESCAPE.test(s) ? escapeTextSlow(checkXmlChars(s)) : s);
 const INDENT = Array.from({ length: 16 }, (_, i) => '  '.repeat(i));
 import type {
   ChardevDef,

@@ -3,3 +3,4 @@ export * from './types.js';
 export { parseDomainXML } from './parse.js';
 export { formatDomainXML } from './format.js';
 export { generateUUID, canonicalUUID } from './uuid.js';
+export { domainDefProblem, LIFECYCLE_ACTIONS, MAX_MEMORY_KIB, MAX_VCPUS } from './validate.js';

@@ -21,6 +21,7 @@ import {
   type OnOff,
 } from './types.js';
 import { canonicalUUID, generateUUID } from './uuid.js';
+import { domainDefProblem } from './validate.js';
 
 function bad(message: string): VirError {
   return new VirError(message, { code: ErrorCode.XML_ERROR, domain: ErrorDomain.DOMAIN });
@@ -128,7 +129,11 @@ function parseFeatures(el: XmlElement): DomainFeatures {
         if (x.name === 'e820_host') f.xen.e820_host = onOff(attr(x, 'state'), x);
         else if (x.name === 'passthrough') {
           f.xen.passthrough = { state: onOff(attr(x, 'state'), x) };
-          if (attr(x, 'mode') !== undefined) f.xen.passthrough.mode = attr(x, 'mode');
+          const mode = attr(x, 'mode');
+          if (mode !== undefined) {
+            if (mode !== 'sync_pt' && mode !== 'share_pt') throw bad(`invalid passthrough mode '${mode}' (line ${x.line})`);
+            f.xen.passthrough.mode = mode;
+          }
         } else throw bad(`unsupported Xen feature <${x.name}> (line ${x.line})`);
       }
     } else {
@@ -504,13 +509,10 @@ export function parseDomainXML(xml: string, opts: { inactive?: boolean } = {}): 
   if (cpu) def.cpu = parseCPU(cpu);
   const cmd = child(root, 'xen:commandline');
   if (cmd) def.emulatorArgs = childrenNamed(cmd, 'xen:arg').map((a) => reqAttr(a, 'value'));
-  for (const k of ['onPoweroff', 'onReboot', 'onCrash'] as const) {
-    if (!LIFECYCLE.has(def[k])) throw bad(`invalid lifecycle action '${def[k]}'`);
-  }
+  const problem = domainDefProblem(def);
+  if (problem) throw bad(problem);
   return def;
 }
-
-const LIFECYCLE = new Set(['destroy', 'restart', 'preserve', 'rename-restart', 'coredump-destroy', 'coredump-restart']);
 
 function childTextOr(el: XmlElement, name: string, dflt: string): string {
   const c = child(el, name);
