@@ -43,6 +43,13 @@ constexpr uint32_t kTypeError = 16;
 constexpr uint32_t kTypeMax = 64;  // anything above is not a message type, just garbage
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr int kMaxIov = 64;
+// Corked requests are written once this many are queued, so that the daemon starts on
+// a long burst while JavaScript is still issuing the rest of it.
+constexpr size_t kCorkLimit = 32;
+// At most this many requests are on the wire unanswered; the rest wait here. It stays
+// well under oxenstored's per-connection limit of outstanding requests (1024 by
+// default), past which it stops reading from the connection.
+constexpr size_t kMaxInFlight = 128;
 
 // How a successful reply reaches JavaScript: bytes, or text without a Buffer's cost.
 enum class ReplyAs : uint32_t { kBuffer = 0, kText = 1, kCString = 2, kNothing = 3 };
@@ -232,8 +239,10 @@ class XsConnection : public Napi::ObjectWrap<XsConnection> {
     std::vector<uint8_t> frame(sizeof(h) + len);
     std::memcpy(frame.data(), &h, sizeof(h));
     if (len != 0) std::memcpy(frame.data() + sizeof(h), data, len);
-    outq_.push_back(std::move(frame));
+    backlog_.push_back(std::move(frame));
     pending_.emplace(id, Pending{type, as, std::move(subject), deferred});
+    Admit();
+    if (outq_.size() >= kCorkLimit && !writing_) WriteQueued(env);
     UpdateRef();
     return deferred.Promise();
   }
@@ -247,6 +256,7 @@ class XsConnection : public Napi::ObjectWrap<XsConnection> {
   }
 
   Napi::Value Flush(const Napi::CallbackInfo& info) {
+    Admit();
     WriteQueued(info.Env());
     return info.Env().Undefined();
   }
@@ -371,6 +381,8 @@ class XsConnection : public Napi::ObjectWrap<XsConnection> {
       }
       inEnd_ += static_cast<size_t>(n);
       if (!ParseFrames(env)) return;
+      // Answers free room on the wire for waiting requests.
+      if (!backlog_.empty() && Admit() && !writing_) WriteQueued(env);
       if (static_cast<size_t>(n) < kReadChunk) return;  // drained for now
     }
   }
@@ -477,6 +489,7 @@ class XsConnection : public Napi::ObjectWrap<XsConnection> {
     poll_.Close();
     fd_.Reset();
     outq_.clear();
+    backlog_.clear();
     outOff_ = 0;
     inStart_ = inEnd_ = 0;
   }
@@ -500,6 +513,18 @@ class XsConnection : public Napi::ObjectWrap<XsConnection> {
     uv_poll_start(poll_.get(), UV_READABLE | (wantWrite ? UV_WRITABLE : 0), &XsConnection::OnPoll);
   }
 
+  // Move waiting requests to the write queue while fewer than kMaxInFlight are
+  // unanswered (every pending request is either waiting here or on its way).
+  bool Admit() {
+    bool moved = false;
+    while (!backlog_.empty() && pending_.size() - backlog_.size() < kMaxInFlight) {
+      outq_.push_back(std::move(backlog_.front()));
+      backlog_.pop_front();
+      moved = true;
+    }
+    return moved;
+  }
+
   // Keep Node alive only while something is owed to JavaScript.
   void UpdateRef() {
     if (poll_.get() == nullptr) return;
@@ -519,6 +544,7 @@ class XsConnection : public Napi::ObjectWrap<XsConnection> {
   bool hookInstalled_ = false;
   uint32_t nextReqId_ = 1;
   std::unordered_map<uint32_t, Pending> pending_;
+  std::deque<std::vector<uint8_t>> backlog_;  // not yet admitted (see Admit)
   std::deque<std::vector<uint8_t>> outq_;
   size_t outOff_ = 0;
   std::vector<uint8_t> inbuf_;

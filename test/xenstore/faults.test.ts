@@ -142,6 +142,31 @@ describe('XenStore against a fake xenstored peer', () => {
     expect(peer!.requests).toHaveLength(1);
   });
 
+  it('keeps at most 128 requests unanswered on the wire, sending the rest as answers come', async () => {
+    let hold = true;
+    const held: Array<() => void> = [];
+    const c = await withPeer((req, p) => {
+      const answer = () => p.reply(req, 'v');
+      if (hold) held.push(answer);
+      else answer();
+    });
+    const calls = Array.from({ length: 500 }, () => c.read('/k'));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(peer!.requests).toHaveLength(128);
+    hold = false;
+    for (const f of held.splice(0)) f();
+    expect(await Promise.all(calls)).toHaveLength(500);
+    expect(peer!.requests).toHaveLength(500);
+  });
+
+  it('close() also settles requests still waiting for room on the wire', async () => {
+    const c = await withPeer(() => undefined);
+    const calls = Array.from({ length: 300 }, () => c.read('/k'));
+    await c.close();
+    const errs = await Promise.all(calls.map(failure));
+    expect(errs.every((e) => e.code === 'VIR_ERR_NO_CONNECT')).toBe(true);
+  });
+
   it('answers replies out of order to the right callers', async () => {
     const held: Array<() => void> = [];
     const c = await withPeer((req, p) => {
