@@ -73,6 +73,8 @@ function guarded<T>(check: () => void, go: () => Promise<T>): Promise<T> {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** How long open() keeps retrying a connect refused with EAGAIN (full backlog). */
+const CONNECT_RETRY_MS = 5000;
 
 export class XenStore extends EventEmitter implements Link {
   /** Where this connection goes. */
@@ -105,9 +107,22 @@ export class XenStore extends EventEmitter implements Link {
     this.ops = new NodeOps(this, 0);
   }
 
-  /** Connect to xenstored (see XenStoreOpenOptions for where). */
+  /**
+   * Connect to xenstored (see XenStoreOpenOptions for where). xenstored listens with a
+   * tiny backlog, so a burst of opens meets EAGAIN until it accepts: retried for a
+   * while rather than failed (and never waited for by blocking the loop).
+   */
   static async open(options: XenStoreOpenOptions = {}): Promise<XenStore> {
-    return new XenStore(resolveEndpoint(options));
+    const endpoint = resolveEndpoint(options);
+    const deadline = Date.now() + CONNECT_RETRY_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return new XenStore(endpoint);
+      } catch (e) {
+        if (!(e instanceof XenStoreError) || e.syscall !== 'EAGAIN' || Date.now() > deadline) throw e;
+      }
+      await sleep(Math.min(20, 1 + attempt) * (0.5 + Math.random()));
+    }
   }
 
   get closed(): boolean {

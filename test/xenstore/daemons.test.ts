@@ -116,6 +116,17 @@ for (const kind of DAEMON_KINDS) {
       });
     });
 
+    describe('connections', () => {
+      it('opens 50 connections at once although the daemon’s listen backlog is tiny', async () => {
+        const all = await Promise.all(Array.from({ length: 50 }, () => XenStore.open({ path: daemon.socket })));
+        try {
+          expect(await Promise.all(all.map((c) => c.getDomainPath(0)))).toEqual(Array(50).fill('/local/domain/0'));
+        } finally {
+          await Promise.all(all.map((c) => c.close()));
+        }
+      });
+    });
+
     describe('directory', () => {
       it('lists 0 and 1 children', async () => {
         await xs.mkdir('/t/dir0');
