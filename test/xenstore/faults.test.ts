@@ -259,7 +259,7 @@ for (const kind of DAEMON_KINDS) {
         const t0 = Date.now();
         daemon.kill('SIGKILL');
         const errs = await Promise.all(calls.map(failure));
-        expect(Date.now() - t0).toBeLessThan(2000);
+        expect(Date.now() - t0).toBeLessThan(5000); // "promptly", with room for a loaded CI machine
         for (const e of errs) {
           expect(e.code).toBe('VIR_ERR_RPC');
           expect(e.message).toMatch(/closed the connection/);
