@@ -1,7 +1,8 @@
 /**
  * The long fuzz run: at least 100k mutated documents per parser (sexpr, xm, xl, domain
  * XML, capabilities), seeded from libvirt's fixtures when present. Exits 1 on any crash
- * (an exception that is not a VirError) or any single case slower than 2 s (a hang).
+ * (an exception that is not a VirError) or any single case slower than 10 s (a hang; the
+ * bound is loose because the machine may be shared).
  *
  *   npm run fuzz [-- --cases N --seed S --only sexpr,xl]
  */
@@ -40,7 +41,7 @@ for (const t of only ?? TARGETS) {
   );
   for (const c of rep.crashes.slice(0, 3)) console.log(`  CRASH ${c.error}\n  input: ${JSON.stringify(c.input).slice(0, 400)}`);
   if (process.env['VERBOSE'] === '1') console.log(`  slowest input (${rep.slowestInput.length} chars): ${JSON.stringify(rep.slowestInput).slice(0, 300)}`);
-  if (rep.crashes.length > 0 || rep.slowest > 2000) failed = true;
+  if (rep.crashes.length > 0 || rep.slowest > 10_000) failed = true;
 }
 console.log(failed ? 'fuzz: FAILED' : 'fuzz: no crashes');
 process.exit(failed ? 1 : 0);

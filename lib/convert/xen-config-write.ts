@@ -253,7 +253,7 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
           if (mirror) return mirror.value;
           return o.id === cell.id ? 10 : 20;
         });
-        return [`pnode=${cell.id}`, `size=${Math.floor(cell.memory / 1024)}`, `vcpus=${cell.cpus}`, `vdistances=${all.join(',')}`];
+        return [`pnode=${cell.id}`, `size=${Math.ceil(cell.memory / 1024)}`, `vcpus=${cell.cpus}`, `vdistances=${all.join(',')}`];
       }));
     }
   }
@@ -307,7 +307,11 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
       set('channel', dv.channels.map((c) => {
         const p: string[] = [];
         if (c.type === 'pty') p.push('connection=pty');
-        else if (c.type === 'unix') p.push('connection=socket', `path=${plain(c.sources[0]?.path ?? '', 'channel path', flavor)}`);
+        else if (c.type === 'unix') {
+          const path = c.sources[0]?.path;
+          if (!path) throw new VirError('a unix channel needs a <source path=…>', { code: ErrorCode.NO_SOURCE, domain: ErrorDomain.XENXL });
+          p.push('connection=socket', `path=${plain(path, 'channel path', flavor)}`);
+        }
         else throw unsupported(flavor, `channel type '${c.type}' is not supported`);
         if (c.target.name) p.push(`name=${plain(c.target.name, 'channel name', flavor)}`);
         return p.join(',');

@@ -202,7 +202,7 @@ function parseDisk(el: XmlElement): DiskDef {
       if (attr(src, 'name') !== undefined) d.network.name = attr(src, 'name');
     } else {
       const p = attr(src, 'file') ?? attr(src, 'dev') ?? attr(src, 'dir');
-      if (p !== undefined) d.source = p;
+      if (p !== undefined && p !== '') d.source = p; // an empty path is an empty drive
     }
   }
   const tgt = child(el, 'target');

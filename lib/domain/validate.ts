@@ -27,8 +27,17 @@ export function domainDefProblem(def: DomainDef): string | undefined {
     if (!LIFECYCLE_ACTIONS.has(v)) return `invalid ${k} lifecycle action '${v}'`;
   }
   if (!def.os.type) return 'missing OS type';
+  const clk = def.clock;
+  if (!['utc', 'localtime', 'variable', 'timezone', 'absolute'].includes(clk.offset)) return `invalid clock offset '${clk.offset}'`;
+  if (clk.basis !== undefined && clk.basis !== 'utc' && clk.basis !== 'localtime') return `invalid clock basis '${clk.basis}'`;
+  if (clk.adjustment !== undefined && clk.adjustment !== 'reset') {
+    if (!/^[-+]?\d{1,10}$/.test(clk.adjustment) || Math.abs(Number(clk.adjustment)) > 2 ** 31) return `invalid clock adjustment '${clk.adjustment}'`;
+  }
   for (const n of def.devices.interfaces) if (n.mac !== undefined && !MAC.test(n.mac)) return `invalid MAC address '${n.mac}'`;
-  for (const d of def.devices.disks) if (!/^[a-z]+[0-9]*$/.test(d.target.dev)) return `invalid disk target '${d.target.dev}'`;
+  for (const d of def.devices.disks) {
+    if (!/^[a-z]+[0-9]*$/.test(d.target.dev)) return `invalid disk target '${d.target.dev}'`;
+    for (const v of [d.driver?.name, d.driver?.type]) if (v !== undefined && !/^[A-Za-z0-9_-]+$/.test(v)) return `invalid disk driver '${v}'`;
+  }
   for (const c of def.cpu?.numa ?? []) {
     if (!isCount(c.memory, 1, MAX_MEMORY_KIB)) return `NUMA cell ${c.id} memory is out of range`;
     for (const s of c.distances ?? []) if (!isCount(s.value, 0, 255)) return `NUMA distance ${s.value} is out of range (0 to 255)`;

@@ -35,7 +35,7 @@ describe('converter fuzzing (quick slice)', () => {
       // both outcomes occur, so the mutations exercise the error paths and the happy path
       expect(rep.errors).toBeGreaterThan(0);
       expect(rep.ok).toBeGreaterThan(0);
-      expect(rep.slowest).toBeLessThan(2000);
+      expect(rep.slowest).toBeLessThan(10_000); // a hang, not a speed check
     });
   }
 });
