@@ -119,6 +119,22 @@ describe('domain XML model', () => {
     expect(def.currentMemory).toBe(2);
   });
 
+  it('refuses to write characters XML cannot carry instead of emitting a broken document', () => {
+    const def = parseDomainXML(SIMPLE);
+    def.os.cmdline = 'console=ttyS0\u0000evil';
+    let err: unknown;
+    try {
+      formatDomainXML(def);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(VirError);
+    expect((err as VirError).code).toBe('VIR_ERR_XML_ERROR');
+    expect((err as VirError).message).toMatch(/U\+0000/);
+    def.os.cmdline = 'tab\tand <tags> & "quotes" stay fine';
+    expect(parseDomainXML(formatDomainXML(def)).os.cmdline).toBe(def.os.cmdline);
+  });
+
   it('generates a uuid when absent', () => {
     const def = parseDomainXML(`<domain type='test'><name>a</name><memory>1</memory><os><type>hvm</type></os></domain>`);
     expect(def.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
