@@ -13,7 +13,7 @@ command -v valgrind >/dev/null || { echo "valgrind missing (see .ci/setup.d/20-x
 
 RUNDIR=$(mktemp -d "${TMPDIR:-/tmp}/xenvirt-memcheck-XXXXXX")
 cleanup() {
-	[ -f "$RUNDIR/xenstored.pid" ] && kill "$(cat "$RUNDIR/xenstored.pid")" 2>/dev/null || true
+	[ -f "$RUNDIR/xsd/xenstored.pid" ] && kill "$(cat "$RUNDIR/xsd/xenstored.pid")" 2>/dev/null || true
 	rm -rf "$RUNDIR"
 }
 trap cleanup EXIT

@@ -66,10 +66,15 @@ export interface RunningXenstored {
   stop(): Promise<void>;
 }
 
+/** Running (a zombie left for a parent that never reaps counts as gone). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
   } catch {
     return false;
   }
