@@ -34,6 +34,10 @@ fi
 
 RESULTS=$REPO/.cache/xen-qemu/results
 rm -rf "$RESULTS"; mkdir -p "$RESULTS" benchmarks/results
+# dom0 loads a private copy of the addon (lib/native.ts honours XENVIRT_NATIVE_PATH): a
+# rebuild on the host during the run must not change code dom0 processes have mapped.
+cp "$addon" "$RESULTS/xenvirt.node"
+export XENVIRT_NATIVE_PATH=$RESULTS/xenvirt.node
 
 # C reference for the benchmark, built on the host against libxenctrl.
 if [ "${XENVIRT_XEN_BENCH:-1}" != 0 ]; then

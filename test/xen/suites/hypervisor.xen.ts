@@ -262,7 +262,7 @@ describe.skipIf(!here)('HypervisorDriver without privilege', () => {
   it('a non-root process gets a clear VIR_ERR_NO_XEN, not a crash', async () => {
     // Plain node (no TypeScript loader: it costs ~20 s under emulation) loading the same
     // addon the driver uses, with an error class standing in for VirError.
-    const addon = `${process.cwd()}/build/Release/xenvirt.node`;
+    const addon = process.env.XENVIRT_NATIVE_PATH ?? `${process.cwd()}/build/Release/xenvirt.node`;
     const script = `
       const a = require(${JSON.stringify(addon)});
       a.setErrorClass(class VirError extends Error { constructor(m, o) { super(m); Object.assign(this, o); } });

@@ -1,0 +1,71 @@
+// Workload for memcheck-hypervisor.sh: every native hypervisor entry point, success and
+// error paths, many times, plus repeated open/close — plain JS so valgrind has less to run.
+// usage: node memcheck-hypervisor.mjs ADDON DOMID_OF_A_GUEST ROUNDS
+import { createRequire } from 'node:module';
+const [addonPath, guestArg, roundsArg] = process.argv.slice(2);
+const a = createRequire(import.meta.url)(addonPath);
+class VirError extends Error {
+  constructor(m, o) {
+    super(m);
+    Object.assign(this, o);
+  }
+}
+a.setErrorClass(VirError);
+const guest = Number(guestArg);
+const rounds = Number(roundsArg ?? 200);
+const expectCode = (fn, code) => {
+  try {
+    fn();
+  } catch (e) {
+    if (e.code === code) return;
+    throw e;
+  }
+  throw new Error(`expected ${code}`);
+};
+
+for (let i = 0; i < 20; i++) new a.Hypervisor().close();
+for (let i = 0; i < 10; i++) expectCode(() => new a.Hypervisor({ domctlVersions: [0x7e] }), 'VIR_ERR_XEN_CALL');
+
+const hv = new a.Hypervisor();
+const one = new Float64Array(16);
+const many = new Float64Array(16 * 8);
+const p = hv.physinfo();
+const bits = (Math.floor(p.maxCpuId / 8) + 1) * 8;
+for (let i = 0; i < rounds; i++) {
+  hv.version();
+  hv.physinfo();
+  hv.schedId();
+  hv.interfaceInfo();
+  hv.domainInfoList(0, many);
+  hv.domainInfo(0, one);
+  hv.domainInfo(guest, one);
+  hv.vcpuInfo(guest, 0);
+  const m = hv.getVcpuAffinity(guest, 0, bits);
+  hv.setVcpuAffinity(guest, 0, m);
+  const c = hv.getCredit(guest, hv.schedId());
+  hv.setCredit(guest, hv.schedId(), c.weight, c.cap);
+  expectCode(() => hv.domainInfo(0x7fef, one), 'VIR_ERR_NO_DOMAIN');
+  expectCode(() => hv.vcpuInfo(0x7fef, 0), 'VIR_ERR_NO_DOMAIN');
+  if (i % 20 === 0) {
+    hv.pause(guest);
+    hv.unpause(guest);
+    await hv.destroy(0x7fef).then(
+      () => {
+        throw new Error('destroy of a missing domain resolved');
+      },
+      (e) => {
+        if (e.code !== 'VIR_ERR_NO_DOMAIN') throw e;
+      },
+    );
+  }
+}
+try {
+  hv.domainInfo(0, new Uint8Array(16));
+  throw new Error('a Uint8Array record buffer was accepted');
+} catch (e) {
+  if (!(e instanceof TypeError)) throw e;
+}
+await hv.destroy(guest);
+hv.close();
+expectCode(() => hv.version(), 'VIR_ERR_INVALID_CONN');
+console.log('memcheck workload done');
