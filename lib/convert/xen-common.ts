@@ -58,28 +58,39 @@ export function formatChardevSpec(c: ChardevDef): string {
   const src = c.sources[0];
   const need = (v: string | undefined, what: string) => {
     if (v === undefined || v === '') throw convError(ErrorDomain.XEN, `${c.type} character device needs a ${what}`);
+    return safe(v, what);
+  };
+  // The spec is one unquoted token with ',' '@' as separators: values must not contain them.
+  const safe = (v: string, what: string) => {
+    if (/[,@\n\r]/.test(v)) {
+      throw new VirError(`${c.type} character device ${what} '${v}' cannot be written in a qemu device spec`, { code: ErrorCode.CONFIG_UNSUPPORTED, domain: ErrorDomain.XEN });
+    }
     return v;
   };
+  const host = (v: string | undefined) => (v === undefined ? '' : safe(v, 'host'));
   switch (c.type) {
     case 'pty':
     case 'null':
     case 'stdio':
     case 'vc':
       return c.type;
-    case 'dev':
-      return need(src?.path, 'source path');
+    case 'dev': {
+      const p = need(src?.path, 'source path');
+      if (!p.startsWith('/')) throw new VirError(`device path '${p}' must be absolute`, { code: ErrorCode.CONFIG_UNSUPPORTED, domain: ErrorDomain.XEN });
+      return p;
+    }
     case 'file':
     case 'pipe':
       return `${c.type}:${need(src?.path, 'source path')}`;
     case 'tcp': {
       const pre = c.protocol === 'telnet' ? 'telnet' : 'tcp';
-      return `${pre}:${src?.host ?? ''}:${need(src?.service, 'service')}${src?.mode === 'bind' ? ',server,nowait' : ''}`;
+      return `${pre}:${host(src?.host)}:${need(src?.service, 'service')}${src?.mode === 'bind' ? ',server,nowait' : ''}`;
     }
     case 'udp': {
       const conn = c.sources.find((s) => s.mode === 'connect') ?? c.sources.find((s) => s.mode !== 'bind');
       const bind = c.sources.find((s) => s.mode === 'bind');
-      let s = `udp:${conn?.host ?? ''}:${need(conn?.service, 'connect service')}`;
-      if (bind) s += `@${bind.host ?? ''}:${need(bind.service, 'bind service')}`;
+      let s = `udp:${host(conn?.host)}:${need(conn?.service, 'connect service')}`;
+      if (bind) s += `@${host(bind.host)}:${need(bind.service, 'bind service')}`;
       return s;
     }
     case 'unix':
