@@ -120,6 +120,7 @@ export function parseSexpr(text: string, opts: SexprParseOptions = {}): Sexpr {
 
 /** Quote an atom the way libvirt writes values: '…' with ' and \ escaped. */
 export function quoteAtom(s: string): string {
+  if (!s.includes("'") && !s.includes('\\')) return `'${s}'`;
   return `'${s.replace(/[\\']/g, (m) => '\\' + m)}'`;
 }
 

@@ -434,8 +434,12 @@ const TOP_LEVEL = new Set([
 
 /** Parse domain XML into the model. A missing uuid gets a fresh random one. */
 export function parseDomainXML(xml: string, opts: { inactive?: boolean } = {}): DomainDef {
+  return domainFromTree(parseXml(xml), opts);
+}
+
+/** The model from an already parsed <domain> element (for callers holding a tree). */
+export function domainFromTree(root: XmlElement, opts: { inactive?: boolean } = {}): DomainDef {
   const inactive = opts.inactive ?? false;
-  const root = parseXml(xml);
   if (root.name !== 'domain') throw bad(`expected root element <domain>, found <${root.name}>`);
   const type = attr(root, 'type');
   if (!type) throw bad("missing domain type attribute <domain type='…'>");
