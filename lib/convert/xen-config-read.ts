@@ -338,15 +338,14 @@ export function domainFromConfig(text: string, flavor: Flavor, _opts: ConfigOpti
   // OS
   const kernel = s.str('kernel');
   const ramdisk = s.str('ramdisk');
-  let cmdline = s.str('cmdline');
-  if (cmdline === undefined || flavor === 'xm') {
+  // xl's cmdline wins; otherwise (and always for xm, which has no cmdline) root= and extra= make it.
+  let cmdline = flavor === 'xl' ? s.str('cmdline') : undefined;
+  if (cmdline === undefined) {
     const extra = s.str('extra');
     const root = s.str('root');
-    if (flavor === 'xm' || cmdline === undefined) {
-      if (root && extra) cmdline = `root=${root} ${extra}`;
-      else if (root) cmdline = `root=${root}`;
-      else if (extra) cmdline = extra;
-    }
+    if (root && extra) cmdline = `root=${root} ${extra}`;
+    else if (root) cmdline = `root=${root}`;
+    else if (extra) cmdline = extra;
   }
   if (hvm) {
     if (flavor === 'xm') {
