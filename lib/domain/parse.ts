@@ -84,14 +84,24 @@ function onOff(v: string | undefined, el: XmlElement): OnOff {
   throw bad(`invalid state '${v}' on ${where(el)}`);
 }
 
-function only(el: XmlElement, allowed: string[]): void {
+// The children each modelled element may have (anything else is refused, not dropped).
+const OS_CHILDREN = new Set(['type', 'loader', 'kernel', 'initrd', 'cmdline', 'boot', 'acpi']);
+const CPU_CHILDREN = new Set(['feature', 'numa']);
+const CLOCK_CHILDREN = new Set(['timer']);
+const DISK_CHILDREN = new Set(['driver', 'source', 'target', 'readonly', 'shareable', 'address', 'backingStore']);
+const INTERFACE_CHILDREN = new Set(['mac', 'source', 'vlan', 'virtualport', 'ip', 'bandwidth', 'script', 'backenddomain', 'target', 'model']);
+const CHARDEV_CHILDREN = new Set(['source', 'protocol', 'target']);
+const GRAPHICS_CHILDREN = new Set(['listen', 'mouse', 'clipboard']);
+const HOSTDEV_CHILDREN = new Set(['source']);
+
+function only(el: XmlElement, allowed: Set<string>): void {
   for (const c of el.children) {
-    if (!allowed.includes(c.name)) throw bad(`unsupported element <${c.name}> inside <${el.name}> (line ${c.line})`);
+    if (!allowed.has(c.name)) throw bad(`unsupported element <${c.name}> inside <${el.name}> (line ${c.line})`);
   }
 }
 
 function parseOS(el: XmlElement): DomainOS {
-  only(el, ['type', 'loader', 'kernel', 'initrd', 'cmdline', 'boot', 'acpi']);
+  only(el, OS_CHILDREN);
   const t = child(el, 'type');
   if (!t || t.text.trim() === '') throw bad('missing <os><type> in domain XML');
   const os: DomainOS = { type: t.text.trim() };
@@ -144,7 +154,7 @@ function parseFeatures(el: XmlElement): DomainFeatures {
 }
 
 function parseCPU(el: XmlElement): DomainCPU {
-  only(el, ['feature', 'numa']);
+  only(el, CPU_CHILDREN);
   const cpu: DomainCPU = { features: childrenNamed(el, 'feature').map((f) => ({ policy: attr(f, 'policy') ?? 'require', name: reqAttr(f, 'name') })) };
   if (attr(el, 'mode') !== undefined) cpu.mode = attr(el, 'mode');
   const numa = child(el, 'numa');
@@ -161,7 +171,7 @@ function parseCPU(el: XmlElement): DomainCPU {
 
 function parseClock(el: XmlElement | undefined): DomainClock {
   if (!el) return { offset: 'utc' };
-  only(el, ['timer']);
+  only(el, CLOCK_CHILDREN);
   const clock: DomainClock = { offset: attr(el, 'offset') ?? 'utc' };
   if (attr(el, 'adjustment') !== undefined) clock.adjustment = attr(el, 'adjustment');
   if (attr(el, 'basis') !== undefined) clock.basis = attr(el, 'basis');
@@ -183,7 +193,7 @@ function parseClock(el: XmlElement | undefined): DomainClock {
 }
 
 function parseDisk(el: XmlElement): DiskDef {
-  only(el, ['driver', 'source', 'target', 'readonly', 'shareable', 'address', 'backingStore']);
+  only(el, DISK_CHILDREN);
   const d: DiskDef = { type: attr(el, 'type') ?? 'file', device: attr(el, 'device') ?? 'disk', target: { dev: '' } };
   const drv = child(el, 'driver');
   if (drv) {
@@ -262,7 +272,7 @@ function insertDisk(disks: DiskDef[], d: DiskDef): void {
 }
 
 function parseInterface(el: XmlElement, inactive: boolean): InterfaceDef {
-  only(el, ['mac', 'source', 'vlan', 'virtualport', 'ip', 'bandwidth', 'script', 'backenddomain', 'target', 'model']);
+  only(el, INTERFACE_CHILDREN);
   const n: InterfaceDef = { type: reqAttr(el, 'type') };
   const mac = child(el, 'mac');
   if (mac) {
@@ -308,7 +318,7 @@ function parseInterface(el: XmlElement, inactive: boolean): InterfaceDef {
 }
 
 function parseChardev(el: XmlElement, inactive: boolean): ChardevDef {
-  only(el, ['source', 'protocol', 'target']);
+  only(el, CHARDEV_CHILDREN);
   const c: ChardevDef = { type: attr(el, 'type') ?? 'pty', sources: [], target: {} };
   if (!inactive && attr(el, 'tty') !== undefined && c.type === 'pty') c.tty = attr(el, 'tty');
   for (const s of childrenNamed(el, 'source')) {
@@ -329,7 +339,7 @@ function parseChardev(el: XmlElement, inactive: boolean): ChardevDef {
 }
 
 function parseGraphics(el: XmlElement): GraphicsDef {
-  only(el, ['listen', 'mouse', 'clipboard']);
+  only(el, GRAPHICS_CHILDREN);
   const g: GraphicsDef = { type: reqAttr(el, 'type'), listens: [] };
   const port = intAttr(el, 'port', { allowNegative: true, max: 65535 });
   if (port !== undefined) g.port = port;
@@ -356,7 +366,7 @@ function parseGraphics(el: XmlElement): GraphicsDef {
 }
 
 function parseHostdev(el: XmlElement): HostdevDef {
-  only(el, ['source']);
+  only(el, HOSTDEV_CHILDREN);
   const h: HostdevDef = { mode: attr(el, 'mode') ?? 'subsystem', type: reqAttr(el, 'type'), managed: attr(el, 'managed') === 'yes' };
   const src = child(el, 'source');
   if (!src) throw bad(`missing <source> in ${where(el)}`);
