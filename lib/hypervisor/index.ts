@@ -138,6 +138,7 @@ function bitmapToCpus(map: Uint8Array, nrCpus: number): number[] {
 export class HypervisorDriver {
   #hv: NativeHypervisor | undefined;
   #cpuBits: number | undefined;
+  #cpuIds: number | undefined;
   // Reused record buffers (see DOMAIN_RECORD_LEN): one domain, and a list batch.
   #one = new Float64Array(DOMAIN_RECORD_LEN);
   #batch = new Float64Array(64 * DOMAIN_RECORD_LEN);
@@ -267,15 +268,21 @@ export class HypervisorDriver {
 
   /** Bits Xen needs for a CPU bitmap on this host (max_cpu_id + 1, whole bytes). */
   #bitmapBits(): number {
-    this.#cpuBits ??= (Math.floor(this.#native.physinfo().maxCpuId / 8) + 1) * 8;
+    this.#cpuBits ??= (Math.floor((this.#maxCpus() - 1) / 8) + 1) * 8;
     return this.#cpuBits;
+  }
+
+  /** Highest possible CPU id + 1 (fixed for the host's lifetime). */
+  #maxCpus(): number {
+    this.#cpuIds ??= this.#native.physinfo().maxCpuId + 1;
+    return this.#cpuIds;
   }
 
   /** Every vcpu of the domain with its state, time, current CPU and hard affinity. */
   getVcpus(domid: number): VcpuInfo[] {
     const info = this.domainInfo(domid);
     const bits = this.#bitmapBits();
-    const nrCpus = this.#native.physinfo().maxCpuId + 1;
+    const nrCpus = this.#maxCpus();
     const out: VcpuInfo[] = [];
     for (let v = 0; v <= info.maxVcpuId; v++) {
       const r = this.#native.vcpuInfo(domid, v);

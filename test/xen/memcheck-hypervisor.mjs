@@ -23,7 +23,18 @@ const expectCode = (fn, code) => {
   throw new Error(`expected ${code}`);
 };
 
+import { readdirSync, readFileSync } from 'node:fs';
+const fds = () => readdirSync('/proc/self/fd').length;
+const maps = () => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes('/dev/xen')).length;
 for (let i = 0; i < 20; i++) new a.Hypervisor().close();
+const fd0 = fds(), map0 = maps();
+for (let i = 0; i < 200; i++) {
+  const h = new a.Hypervisor();
+  h.domainInfoList(0, new Float64Array(16 * 4)); // allocates the list buffer too
+  h.close();
+}
+if (fds() !== fd0 || maps() !== map0) throw new Error(`open/close leaked: fds ${fd0} -> ${fds()}, /dev/xen mappings ${map0} -> ${maps()}`);
+console.log(`open/close x200: fds ${fd0} -> ${fds()}, /dev/xen mappings ${map0} -> ${maps()}`);
 for (let i = 0; i < 10; i++) expectCode(() => new a.Hypervisor({ domctlVersions: [0x7e] }), 'VIR_ERR_XEN_CALL');
 
 const hv = new a.Hypervisor();
