@@ -32,8 +32,20 @@ if [ ! -f "$addon" ] || [ -n "$(find native -newer "$addon" -name '*.cc' -o -new
   npm run --silent build:native >/dev/null || { say "native build failed"; exit 1; }
 fi
 
-RESULTS=$REPO/.cache/xen-qemu/results
-rm -rf "$RESULTS"; mkdir -p "$RESULTS" benchmarks/results
+# One run at a time on this machine (QEMU takes both cores), and a results directory of
+# its own: a second run must never delete or overwrite files the first one's dom0 uses.
+BASE=$REPO/.cache/xen-qemu
+mkdir -p "$BASE/results" benchmarks/results
+exec 8>"$BASE/run.lock"
+if ! flock -n 8; then
+  say "another test:xen run holds $BASE/run.lock; waiting for it"
+  flock 8
+fi
+RESULTS=$(mktemp -d "$BASE/results/run.XXXXXX")
+chmod 755 "$RESULTS"
+ln -sfn "$RESULTS" "$BASE/results/latest"
+# keep the last five runs
+ls -1dt "$BASE"/results/run.* 2>/dev/null | tail -n +6 | xargs -r rm -rf
 # dom0 loads a private copy of the addon (lib/native.ts honours XENVIRT_NATIVE_PATH): a
 # rebuild on the host during the run must not change code dom0 processes have mapped.
 cp "$addon" "$RESULTS/xenvirt.node"
