@@ -6,7 +6,7 @@
  * the hypervisor sub-driver left out) and checking the next one answered.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { execFile } from 'node:child_process';
@@ -89,6 +89,16 @@ async function cuttableXenStore(dir: string): Promise<{ path: string; cut(): Pro
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/**
+ * Wait until the guest's init prints its first tick: a shutdown request that arrives
+ * while the guest kernel is still booting is read (and cleared) before anything can
+ * power the guest off, and is lost.
+ */
+async function booted(name: string): Promise<void> {
+  const log = `/var/log/xen/console/guest-${name}.log`;
+  await waitFor(`${name} booted (console tick)`, () => existsSync(log) && /XQ-DOMU tick \d+/.test(readFileSync(log, 'utf8')), 120_000, 500);
 }
 
 async function running(name: string): Promise<boolean> {
@@ -176,6 +186,7 @@ describe.skipIf(!here)('unified Xen driver on real Xen: lifecycle through connec
 
   it('shutdown (XenStore route: control/shutdown) -> gone, stopped event', async () => {
     const id = dom.id;
+    await booted(name);
     await timed('shutdown-to-gone', async () => {
       await dom.shutdown();
       await waitFor(`${name} gone after shutdown`, async () => !(await running(name)), 90_000, 500);
@@ -223,6 +234,7 @@ describe.skipIf(!here)('unified Xen driver on real Xen: each fallback route answ
     conn = await connect('xen:///', { xen: { configDir } });
     dom = await conn.defineXML(guestXML(name));
     await dom.create();
+    await booted(name);
   });
   afterAll(async () => {
     if (await running(name).catch(() => false)) await xl(['destroy', name]).catch(() => {});
