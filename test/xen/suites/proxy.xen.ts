@@ -82,7 +82,8 @@ function runClient(script: string, asNobody: boolean): Promise<ClientReport> {
       try {
         resolvePromise(JSON.parse(line) as ClientReport);
       } catch {
-        reject(new Error(`client ${asNobody ? 'as nobody' : 'as root'} failed (${err?.message ?? 'no report'}): ${stderr}`));
+        const how = err ? `exit ${String((err as { code?: unknown }).code)}, signal ${String((err as { signal?: unknown }).signal)}` : 'no report';
+        reject(new Error(`client ${asNobody ? 'as nobody' : 'as root'} failed (${how}); stdout: ${stdout.trim()}; stderr: ${stderr.trim()}`));
       }
     });
   });
