@@ -68,8 +68,25 @@ try {
 `;
 }
 
-/** Run a client script (as 'nobody' through setpriv, or as root) and return its JSON report. */
-function runClient(script: string, asNobody: boolean): Promise<ClientReport> {
+/**
+ * Run a client script and return its JSON report. Under emulation a short-lived node
+ * process in dom0 is sometimes killed by SIGSEGV (seen with the library's native parts
+ * disabled too, and with bare node scripts: infrastructure, see the harness notes), so
+ * a death by signal is retried up to twice and logged; any other failure is final.
+ */
+async function runClient(script: string, asNobody: boolean): Promise<ClientReport> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runClientOnce(script, asNobody);
+    } catch (e) {
+      const signal = (e as { signal?: string }).signal;
+      if (!signal || attempt >= 3) throw e;
+      console.warn(`proxy.xen: client ${asNobody ? 'as nobody' : 'as root'} killed by ${signal} in dom0 (attempt ${attempt}); retrying`);
+    }
+  }
+}
+
+function runClientOnce(script: string, asNobody: boolean): Promise<ClientReport> {
   const dir = mkdtempSync(join(tmpdir(), 'xenvirt-proxy-client-'));
   chmodSync(dir, 0o755);
   const file = join(dir, built ? 'client.mjs' : 'client.mts');
@@ -83,7 +100,11 @@ function runClient(script: string, asNobody: boolean): Promise<ClientReport> {
         resolvePromise(JSON.parse(line) as ClientReport);
       } catch {
         const how = err ? `exit ${String((err as { code?: unknown }).code)}, signal ${String((err as { signal?: unknown }).signal)}` : 'no report';
-        reject(new Error(`client ${asNobody ? 'as nobody' : 'as root'} failed (${how}); stdout: ${stdout.trim()}; stderr: ${stderr.trim()}`));
+        reject(
+          Object.assign(new Error(`client ${asNobody ? 'as nobody' : 'as root'} failed (${how}); stdout: ${stdout.trim()}; stderr: ${stderr.trim()}`), {
+            signal: (err as { signal?: string } | null)?.signal ?? undefined,
+          }),
+        );
       }
     });
   });
