@@ -157,7 +157,9 @@ describe.skipIf(!here)('unified Xen driver on real Xen: lifecycle through connec
     expect(dom.id).toBeGreaterThan(0);
     expect(await running(name)).toBe(true);
     const info = await dom.getInfo();
-    expect(['running', 'blocked']).toContain(info.state);
+    // A vcpu that is runnable but waiting for a physical CPU has neither Xen's running nor
+    // blocked flag: that is libvirt's 'nostate', and normal on a busy (or 1-CPU) host.
+    expect(['running', 'blocked', 'nostate']).toContain(info.state);
     const long = (await xlListLong()).find((d) => d.domid === dom.id)!;
     expect(long.config.c_info.name).toBe(name);
     expect(long.config.c_info.uuid).toBe(dom.uuid);
