@@ -16,7 +16,7 @@ import type { DomainInfo, DomainRef, ListDomainsFlags, XMLDescFlags } from '../.
 import { formatDomainXML, parseDomainXML, type DomainDef } from '../../domain/index.js';
 import { domainFromXL, domainToXL } from '../../convert/xl-config.js';
 import { domainFromXM } from '../../convert/xm-config.js';
-import { replaceFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../../fs-atomic.js';
 import { checkDomainFileName, isSkippedConfigName } from './config-files.js';
 import type { SubDriver, SubDriverContext, SubDriverFactory } from './subdriver.js';
 import { sameUUID } from './live-domain.js';
@@ -240,7 +240,7 @@ export class ConfigSubDriver implements SubDriver {
     const text = domainToXL(def);
     try {
       // 0600: configs may carry VNC passwords.
-      await replaceFileAtomic(file, text.endsWith('\n') ? text : `${text}\n`, 0o600);
+      await writeFileAtomic(file, text.endsWith('\n') ? text : `${text}\n`, 0o600);
     } catch (e) {
       throw fsError(`cannot write ${file}`, e);
     }
