@@ -22,15 +22,30 @@ if { [ "${XENVIRT_XEN_BENCH:-1}" != 0 ] && [ $# -eq 0 ]; } || [ "${XENVIRT_XEN_B
   echo "benchmark: exit $brc" >> "$R/summary"
 fi
 
-node node_modules/vitest/vitest.mjs run --config test/xen/vitest.xen.config.ts \
-  --reporter=default --reporter=json --outputFile.json="$R/vitest.json" "$@" 2>&1 | tee "$R/vitest.out"
-rc=${PIPESTATUS[0]}
-note_signal vitest $rc
-# a test worker that died (V8 fatal error, signal) is dom0 userland crashing, which
-# happens now and then under emulation: infrastructure, retried by run.sh
-if grep -q -e 'Worker exited unexpectedly' -e '^# Fatal error in' "$R/vitest.out"; then
-  echo "a vitest worker process crashed in dom0 ($(grep -m1 -e '^# Check failed' -e 'Fatal error' "$R/vitest.out"))" >> "$R/infra"
-fi
-echo "suites: exit $rc" >> "$R/summary"
+# One vitest process per suite file: a crash of dom0 userland then costs one file, not
+# the run, and each file's report is its own. Arguments select files by substring.
+files=()
+for f in test/xen/suites/*.xen.ts; do
+  if [ $# -eq 0 ]; then files+=("$f"); continue; fi
+  for pat in "$@"; do
+    case $f in *"$pat"*) files+=("$f"); break ;; esac
+  done
+done
+[ ${#files[@]} -gt 0 ] || { echo "no suite matches: $*" >&2; exit 1; }
+rc=0
+for f in "${files[@]}"; do
+  name=$(basename "$f" .xen.ts)
+  node node_modules/vitest/vitest.mjs run --config test/xen/vitest.xen.config.ts \
+    --reporter=default --reporter=json --outputFile.json="$R/vitest-$name.json" "$f" 2>&1 | tee "$R/vitest-$name.out"
+  frc=${PIPESTATUS[0]}
+  note_signal "vitest ($name)" $frc
+  # a test worker that died (V8 fatal error, signal) is dom0 userland crashing, which
+  # happens now and then under emulation: infrastructure, retried by run.sh
+  if grep -q -e 'Worker exited unexpectedly' -e '^# Fatal error in' "$R/vitest-$name.out"; then
+    echo "a vitest worker crashed in dom0 running $name" >> "$R/infra"
+  fi
+  echo "suite $name: exit $frc" >> "$R/summary"
+  [ $rc = 0 ] && rc=$frc
+done
 [ $rc = 0 ] && rc=$brc
 exit $rc

@@ -64,6 +64,8 @@ fi
 export XENVIRT_XEN_RESULTS=$RESULTS
 export XQ_RW_DIR="$RESULTS $REPO/benchmarks/results"
 export XQ_TIMEOUT=${XQ_TIMEOUT:-1200}
+# stream dom0's output live, so a CI log shows progress (and where a hang sits)
+export XQ_STREAM=${XQ_STREAM:-1}
 
 attempt() {
   rm -f "$RESULTS"/status "$RESULTS"/infra
