@@ -24,6 +24,8 @@ export const MUTATING_METHODS: ReadonlySet<string> = new Set([
   'domainPinVcpu',
   'domainSetAutostart',
   'domainSave',
+  // Writes a file as the host's user; libvirt refuses it read-only too.
+  'domainCoreDump',
   'networkDefineXML',
   'networkCreate',
   'networkDestroy',

@@ -98,6 +98,11 @@ export class Domain {
     await this.#call('domainSave', checkString(path, 'save path'));
   }
 
+  /** Write the domain's memory to a core file; the domain keeps running. */
+  async coreDump(path: string): Promise<void> {
+    await this.#call('domainCoreDump', checkString(path, 'core dump path'));
+  }
+
   toJSON(): DomainRef {
     return { ...this.#ref };
   }

@@ -111,6 +111,7 @@ export interface HypervisorDriver {
   domainGetAutostart?(dom: DomainRef): Promise<boolean>;
   domainSetAutostart?(dom: DomainRef, autostart: boolean): Promise<void>;
   domainSave?(dom: DomainRef, path: string): Promise<DomainRef | void>;
+  domainCoreDump?(dom: DomainRef, path: string): Promise<void>;
 }
 
 export interface NetworkDriver {

@@ -328,6 +328,17 @@ export const COMMANDS: Command[] = [
     },
   },
   {
+    name: 'dump',
+    usage: 'dump DOMAIN FILE',
+    summary: "write a domain's memory to a core file",
+    args: 2,
+    async run(conn, a) {
+      const d = await findDomain(conn, a.positional[0]!);
+      await d.coreDump(a.positional[1]!);
+      return done(`Domain '${d.name}' dumped to ${a.positional[1]}\n`, { domain: d.name, file: a.positional[1] });
+    },
+  },
+  {
     name: 'restore',
     usage: 'restore FILE',
     summary: 'restore a domain from a saved state file',

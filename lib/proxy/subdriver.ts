@@ -36,6 +36,7 @@ export const FORWARDED_METHODS = [
   'domainPinVcpu',
   'domainSetAutostart',
   'domainSave',
+  'domainCoreDump',
 ] as const;
 
 export interface ProxySubDriver extends SubDriver {

@@ -76,6 +76,7 @@ describe('dispatch', () => {
       await rejectsWith(c.lookupDomainByName('x'), 'VIR_ERR_NO_SUPPORT');
       await rejectsWith(c.defineXML('<domain/>'), 'VIR_ERR_NO_SUPPORT');
       await rejectsWith(c.restore('/tmp/x'), 'VIR_ERR_NO_SUPPORT');
+      await rejectsWith(c.lookupDomainByName('x'), 'VIR_ERR_NO_SUPPORT');
       await rejectsWith(c.domainXMLFromNative('xen-xl', 'name="x"'), 'VIR_ERR_NO_SUPPORT');
       // getType falls back to the driver's name.
       expect(c.getType()).toBe('bare-fake');
@@ -142,6 +143,7 @@ describe('read-only connections', () => {
         d.pinVcpu(0, [0]),
         d.setAutostart(true),
         d.save('/tmp/nothing'),
+        d.coreDump('/tmp/nothing'),
         c.networkDefineXML('<network/>'),
       ];
       for (const p of denied) await rejectsWith(p, 'VIR_ERR_OPERATION_DENIED');

@@ -42,6 +42,7 @@ const SAMPLE_ARGS: Record<RoutedMethod, unknown[]> = {
   domainGetAutostart: [REF],
   domainSetAutostart: [REF, true],
   domainSave: [REF, '/tmp/img'],
+  domainCoreDump: [REF, '/tmp/core'],
 };
 
 const METHODS = Object.keys(ROUTES) as RoutedMethod[];

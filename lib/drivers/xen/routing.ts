@@ -183,6 +183,11 @@ export const ROUTES: Record<RoutedMethod, Route> = {
     order: ['proxy', 'xm', 'xend'],
     reason: 'autostart is the auto/ symlink next to the config file (or a xend setting)',
   },
+  domainCoreDump: {
+    policy: 'single-owner',
+    order: ['toolstack', 'xend', 'proxy'],
+    reason: 'a core file needs the domain\'s memory mapped and written by the toolstack (xl dump-core) or xend; the proxy refuses it',
+  },
   domainSave: {
     policy: 'single-owner',
     order: ['toolstack', 'xend', 'proxy'],

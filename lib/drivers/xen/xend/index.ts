@@ -241,6 +241,11 @@ export class XendSubDriver implements SubDriver {
     return { ...dom, id: -1 };
   }
 
+  /** The public core-dump call: xend's dump op, non-live (the domain is paused while written). */
+  async domainCoreDump(dom: DomainRef, path: string): Promise<void> {
+    await this.dump(dom, path);
+  }
+
   async restore(path: string): Promise<void> {
     await this.client.directoryOp('restore', [['file', checkPath(path, 'save file')]], { long: true });
   }
