@@ -5,11 +5,12 @@
  * with VIR_ERR_OPERATION_DENIED, so there is one authority for that rule.
  */
 import { VirError, ErrorCode, ErrorDomain } from '../errors.js';
+import { MUTATING_METHODS } from '../dispatch.js';
 import type { SubDriver, SubDriverContext, SubDriverFactory } from '../drivers/xen/subdriver.js';
 import { ProxyClient, DEFAULT_PROXY_SOCKET, type ProxyClientOptions } from './client.js';
 
-/** Driver methods the sub-driver forwards (read-only ones are served, the others refused). */
-export const FORWARDED_METHODS = [
+/** Read-only driver methods: the daemon serves these to unprivileged users. */
+const READ_METHODS = [
   'getVersion',
   'getCapabilities',
   'nodeGetInfo',
@@ -20,24 +21,14 @@ export const FORWARDED_METHODS = [
   'domainGetInfo',
   'domainGetXMLDesc',
   'domainGetVcpus',
-  'defineXML',
-  'createXML',
-  'restore',
-  'domainSuspend',
-  'domainResume',
-  'domainShutdown',
-  'domainReboot',
-  'domainDestroy',
-  'domainCreate',
-  'domainUndefine',
-  'domainSetMemory',
-  'domainSetMaxMemory',
-  'domainSetVcpus',
-  'domainPinVcpu',
-  'domainSetAutostart',
-  'domainSave',
-  'domainCoreDump',
 ] as const;
+
+/**
+ * Driver methods the sub-driver forwards: the read-only ones, which are served, and
+ * every mutating one (the same set read-only connections refuse), which the daemon
+ * answers with VIR_ERR_OPERATION_DENIED — the truthful answer, not "unsupported".
+ */
+export const FORWARDED_METHODS: readonly string[] = [...READ_METHODS, ...MUTATING_METHODS];
 
 export interface ProxySubDriver extends SubDriver {
   readonly client: ProxyClient;
