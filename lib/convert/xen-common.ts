@@ -101,6 +101,22 @@ export function formatChardevSpec(c: ChardevDef): string {
 }
 
 /** Disk bus from the target name: hdX ide, sdX scsi, xvdX xen, fdX fdc. */
+/**
+ * Xen's spelling of a disk target, shared by xend and xm/xl: an optional 'ioemu:'
+ * prefix (xend 3.0.x HVM), the device name, an optional ':cdrom' / ':floppy' / ':disk'.
+ * Returns the device name, the kind suffix (if any), and whether the name is well formed.
+ */
+export function splitDiskTarget(text: string): { dev: string; kind: string | undefined; valid: boolean } {
+  let dev = text.startsWith('ioemu:') ? text.slice(6) : text;
+  let kind: string | undefined;
+  const colon = dev.indexOf(':');
+  if (colon >= 0) {
+    kind = dev.slice(colon + 1);
+    dev = dev.slice(0, colon);
+  }
+  return { dev, kind, valid: /^[a-z]+[0-9]*$/.test(dev) };
+}
+
 export function busForTarget(dev: string): string | undefined {
   if (dev.startsWith('hd')) return 'ide';
   if (dev.startsWith('sd')) return 'scsi';

@@ -16,24 +16,19 @@ import {
   type NumaCell,
 } from '../domain/index.js';
 import { parseConf } from './conf.js';
-import { assignDiskDefaults, bootFromLetters, parseChardevSpec, parseSoundhw } from './xen-common.js';
+import { assignDiskDefaults, bootFromLetters, parseChardevSpec, parseSoundhw, splitDiskTarget } from './xen-common.js';
 import { confErr, HVMLOADER, keyValues, MAX_MIB, Settings, unsupported, type ConfigOptions, type Flavor } from './xen-config.js';
 
 function parseXmDisk(spec: string, flavor: Flavor): DiskDef {
   const parts = spec.split(',');
   if (parts.length < 3) throw confErr(flavor, `disk '${spec}' needs path, target and mode`);
-  let [src = '', dev = '', mode = ''] = parts.map((p) => p.trim());
+  let [src = '', targetText = '', mode = ''] = parts.map((p) => p.trim());
   const d: DiskDef = { type: 'block', device: 'disk', target: { dev: '' } };
-  if (dev.startsWith('ioemu:')) dev = dev.slice(6);
-  const colon = dev.indexOf(':');
-  if (colon >= 0) {
-    const kind = dev.slice(colon + 1);
-    dev = dev.slice(0, colon);
-    if (kind === 'cdrom') d.device = 'cdrom';
-    else if (kind === 'floppy') d.device = 'floppy';
-    else if (kind !== 'disk') throw confErr(flavor, `disk '${spec}': unknown device kind '${kind}'`);
-  }
-  if (!/^[a-z]+[0-9]*$/.test(dev)) throw confErr(flavor, `disk '${spec}': invalid target '${dev}'`);
+  const { dev, kind, valid } = splitDiskTarget(targetText);
+  if (kind === 'cdrom') d.device = 'cdrom';
+  else if (kind === 'floppy') d.device = 'floppy';
+  else if (kind !== undefined && kind !== 'disk') throw confErr(flavor, `disk '${spec}': unknown device kind '${kind}'`);
+  if (!valid) throw confErr(flavor, `disk '${spec}': invalid target '${dev}'`);
   d.target.dev = dev;
   if (src === '') {
     d.driver = { name: 'phy', type: 'raw' };

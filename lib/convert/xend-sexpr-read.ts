@@ -5,7 +5,7 @@
 import { VirError, ErrorCode, ErrorDomain } from '../errors.js';
 import { canonicalUUID, domainDefProblem, emptyDevices, type ChardevDef, type DiskDef, type DomainDef, type GraphicsDef, type InterfaceDef } from '../domain/index.js';
 import { parseSexpr, sexprChild, sexprChildren, sexprGet, sexprInt, type Sexpr, type SexprList } from './sexpr.js';
-import { assignDiskDefaults, bootFromLetters, parseChardevSpec, parseSoundhw, popcount } from './xen-common.js';
+import { assignDiskDefaults, bootFromLetters, parseChardevSpec, parseSoundhw, popcount, splitDiskTarget } from './xen-common.js';
 
 export interface SexprOptions {
   xendConfigVersion?: 1 | 2 | 3 | 4;
@@ -32,20 +32,16 @@ function mib(node: Sexpr, field: string): number | undefined {
 // S-expression -> model
 
 function parseDisk(dev: SexprList, kind: string): DiskDef {
-  let target = sexprGet(dev, 'dev');
-  if (!target) throw err(`domain information incomplete: ${kind} device has no dev`);
+  const targetText = sexprGet(dev, 'dev');
+  if (!targetText) throw err(`domain information incomplete: ${kind} device has no dev`);
   const uname = sexprGet(dev, 'uname');
   const mode = sexprGet(dev, 'mode') ?? 'w';
   const d: DiskDef = { type: 'file', device: 'disk', target: { dev: '' } };
-  if (target.startsWith('ioemu:')) target = target.slice(6);
-  const colon = target.indexOf(':');
-  if (colon >= 0) {
-    const suffix = target.slice(colon + 1);
-    target = target.slice(0, colon);
-    if (suffix === 'cdrom') d.device = 'cdrom';
-    else if (suffix === 'floppy') d.device = 'floppy';
-  }
-  if (!/^[a-z]+[0-9]*$/.test(target)) throw err(`invalid disk target '${target}'`);
+  // xend accepts unknown suffixes (it ignores them), so only cdrom/floppy change the kind.
+  const { dev: target, kind: suffix, valid } = splitDiskTarget(targetText);
+  if (suffix === 'cdrom') d.device = 'cdrom';
+  else if (suffix === 'floppy') d.device = 'floppy';
+  if (!valid) throw err(`invalid disk target '${target}'`);
   d.target.dev = target;
   if (uname !== undefined && uname !== '') {
     const c = uname.indexOf(':');
