@@ -14,6 +14,7 @@ import { ConfigSubDriver, configSubDriverFactory } from '../../lib/drivers/xen/c
 import { checkDomainFileName } from '../../lib/drivers/xen/config-files.js';
 import type { SubDriverContext } from '../../lib/drivers/xen/subdriver.js';
 import { domainFromXL } from '../../lib/convert/xl-config.js';
+import { rejection } from '../helpers/rejection.js';
 
 const U1 = 'c7a5fdbd-edaf-9455-926a-d65c16db1809';
 const U2 = 'c7a5fdbd-edaf-9455-926a-d65c16db1802';
@@ -37,17 +38,6 @@ function sub(maxAgeMs = 60_000): ConfigSubDriver {
   const s = new ConfigSubDriver(dir, ctx(), { maxAgeMs });
   opened.push(s);
   return s;
-}
-
-async function rejection(p: Promise<unknown>): Promise<VirError> {
-  const e = await p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(VirError);
-  return e as VirError;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

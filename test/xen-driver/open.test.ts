@@ -10,6 +10,7 @@ import { ROUTES } from '../../lib/drivers/xen/routing.js';
 import { MUTATING_METHODS } from '../../lib/dispatch.js';
 import type { SubDriverFactory, SubDriverName } from '../../lib/drivers/xen/subdriver.js';
 import { failure, fakeFactory, fakeSubDriver, type FakeFactory } from './fake-subdrivers.js';
+import { rejection } from '../helpers/rejection.js';
 
 const REF = { name: 'g', uuid: '11111111-2222-3333-4444-555555555555', id: 2 };
 
@@ -26,17 +27,6 @@ function everyMethodFake(name: SubDriverName) {
 
 function standardFactories(fail: Partial<Record<SubDriverName, VirError>> = {}): FakeFactory[] {
   return (['hypervisor', 'xenstore', 'xm', 'toolstack'] as const).map((n) => fakeFactory(n, () => everyMethodFake(n), fail[n]));
-}
-
-async function rejection(p: Promise<unknown>): Promise<VirError> {
-  const e = await p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(VirError);
-  return e as VirError;
 }
 
 const conns: Connection[] = [];

@@ -9,6 +9,7 @@ import { UnifiedXenDriver } from '../../lib/drivers/xen/unified.js';
 import type { SubDriver, SubDriverName } from '../../lib/drivers/xen/subdriver.js';
 import type { HypervisorDriver } from '../../lib/driver.js';
 import { failure, fakeSubDriver, noDomain, type FakeBehaviour, type FakeSubDriver } from './fake-subdrivers.js';
+import { rejection } from '../helpers/rejection.js';
 
 const REF = { name: 'guest', uuid: '11111111-2222-3333-4444-555555555555', id: 3 };
 const DEF_XML = `<domain type='xen'><name>guest</name><uuid>${REF.uuid}</uuid><memory unit='KiB'>131072</memory><currentMemory unit='KiB'>131072</currentMemory><vcpu>1</vcpu><os><type>linux</type><kernel>/k</kernel></os><devices><console type='pty'><target type='xen' port='0'/></console></devices></domain>`;
@@ -75,17 +76,6 @@ function driverOver(subs: Map<SubDriverName, SubDriver>, log?: (m: string) => vo
 
 function calledSubs(subs: Map<SubDriverName, FakeSubDriver>, method: string): SubDriverName[] {
   return [...subs.values()].filter((s) => s.calls.some((c) => c.method === method)).map((s) => s.name);
-}
-
-async function rejection(p: Promise<unknown>): Promise<VirError> {
-  const e = await p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(VirError);
-  return e as VirError;
 }
 
 describe('routing table', () => {

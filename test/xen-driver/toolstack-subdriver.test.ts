@@ -11,11 +11,12 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ErrorCode, VirError } from '../../lib/index.js';
+import { ErrorCode } from '../../lib/index.js';
 import { ToolstackSubDriver, toolstackSubDriverFactory } from '../../lib/drivers/xen/toolstack-subdriver.js';
 import { runXl } from '../../lib/drivers/xen/xl-runner.js';
 import { domainFromXL } from '../../lib/convert/xl-config.js';
 import type { SubDriverContext } from '../../lib/drivers/xen/subdriver.js';
+import { rejection } from '../helpers/rejection.js';
 
 const FAKE_XL = join(dirname(fileURLToPath(import.meta.url)), 'fake-xl.sh');
 const UUID = '4d3b6f38-3c1e-4b0c-9f0e-1f2a3b4c5d6e';
@@ -33,17 +34,6 @@ async function argvs(): Promise<string[][]> {
     else if (line.startsWith('arg=')) out[out.length - 1]!.push(line.slice(4));
   }
   return out;
-}
-
-async function rejection(p: Promise<unknown>): Promise<VirError> {
-  const e = await p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(VirError);
-  return e as VirError;
 }
 
 function ctx(options: SubDriverContext['options'] = {}, privileged = true): SubDriverContext {

@@ -11,10 +11,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, ErrorCode, VirError, XenStore } from '../../lib/index.js';
+import { connect, ErrorCode, XenStore } from '../../lib/index.js';
 import { XenStoreSubDriver, xenstoreSubDriverFactory } from '../../lib/drivers/xen/xenstore-subdriver.js';
 import type { SubDriverContext } from '../../lib/drivers/xen/subdriver.js';
 import { DAEMON_KINDS, DAEMON_NAMES, skipReason, startXenstored, type RunningXenstored } from '../helpers/xenstored.js';
+import { rejection } from '../helpers/rejection.js';
 
 const WEB = { name: 'web', uuid: '4d3b6f38-3c1e-4b0c-9f0e-1f2a3b4c5d6e', id: 3 };
 const NEW = { name: 'newcomer', uuid: '9a8b7c6d-0000-4000-8000-00000000abcd', id: 5 };
@@ -43,17 +44,6 @@ async function cuttable(target: string, dir: string): Promise<{ path: string; cu
 }
 
 type DomainEvent = { domain: { name: string; uuid: string; id: number }; event: string };
-
-async function rejection(p: Promise<unknown>): Promise<VirError> {
-  const e = await p.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (x: unknown) => x,
-  );
-  expect(e).toBeInstanceOf(VirError);
-  return e as VirError;
-}
 
 async function until(cond: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
