@@ -111,6 +111,9 @@ function positiveInt(text: string, what: string): number {
   return Number(text);
 }
 
+/** Documents print with exactly one trailing newline, whatever the driver returned. */
+const withNewline = (text: string): string => (text.endsWith('\n') ? text : text + '\n');
+
 const done = (text: string, json: unknown = { ok: true }): CommandResult => ({ text, json });
 
 /** A command that looks up a domain and calls one method on it. */
@@ -124,6 +127,21 @@ function domainAction(name: string, summary: string, verb: string, call: (d: Dom
       const d = await findDomain(conn, a.positional[0]!);
       await call(d);
       return done(`Domain '${d.name}' ${verb}\n`, { domain: d.name, result: verb });
+    },
+  };
+}
+
+/** A command that sets one numeric value on a domain (setmem, setmaxmem, setvcpus). */
+function domainSetting(name: string, valueName: string, summary: string, what: string, set: (d: Domain, n: number) => Promise<void>): Command {
+  return {
+    name,
+    usage: `${name} DOMAIN ${valueName}`,
+    summary,
+    args: 2,
+    async run(conn, a) {
+      const d = await findDomain(conn, a.positional[0]!);
+      await set(d, positiveInt(a.positional[1]!, what));
+      return done('');
     },
   };
 }
@@ -205,7 +223,7 @@ export const COMMANDS: Command[] = [
     async run(conn, a) {
       const d = await findDomain(conn, a.positional[0]!);
       const xml = await d.getXMLDesc({ inactive: a.flags.has('inactive') });
-      return { text: xml.endsWith('\n') ? xml : xml + '\n', json: { domain: d.name, xml } };
+      return { text: withNewline(xml), json: { domain: d.name, xml } };
     },
   },
   {
@@ -235,39 +253,9 @@ export const COMMANDS: Command[] = [
   domainAction('shutdown', 'gracefully shut a domain down', 'is being shutdown', (d) => d.shutdown()),
   domainAction('reboot', 'reboot a domain', 'is being rebooted', (d) => d.reboot()),
   domainAction('destroy', 'destroy (stop at once) a domain', 'destroyed', (d) => d.destroy()),
-  {
-    name: 'setmem',
-    usage: 'setmem DOMAIN KIB',
-    summary: 'set current memory (KiB)',
-    args: 2,
-    async run(conn, a) {
-      const d = await findDomain(conn, a.positional[0]!);
-      await d.setMemory(positiveInt(a.positional[1]!, 'memory'));
-      return done('');
-    },
-  },
-  {
-    name: 'setmaxmem',
-    usage: 'setmaxmem DOMAIN KIB',
-    summary: 'set maximum memory (KiB)',
-    args: 2,
-    async run(conn, a) {
-      const d = await findDomain(conn, a.positional[0]!);
-      await d.setMaxMemory(positiveInt(a.positional[1]!, 'memory'));
-      return done('');
-    },
-  },
-  {
-    name: 'setvcpus',
-    usage: 'setvcpus DOMAIN COUNT',
-    summary: 'set the number of virtual CPUs',
-    args: 2,
-    async run(conn, a) {
-      const d = await findDomain(conn, a.positional[0]!);
-      await d.setVcpus(positiveInt(a.positional[1]!, 'vcpu count'));
-      return done('');
-    },
-  },
+  domainSetting('setmem', 'KIB', 'set current memory (KiB)', 'memory', (d, n) => d.setMemory(n)),
+  domainSetting('setmaxmem', 'KIB', 'set maximum memory (KiB)', 'memory', (d, n) => d.setMaxMemory(n)),
+  domainSetting('setvcpus', 'COUNT', 'set the number of virtual CPUs', 'vcpu count', (d, n) => d.setVcpus(n)),
   {
     name: 'vcpuinfo',
     usage: 'vcpuinfo DOMAIN',
@@ -377,7 +365,7 @@ export const COMMANDS: Command[] = [
     args: 0,
     async run(conn) {
       const xml = await conn.getCapabilities();
-      return { text: xml.endsWith('\n') ? xml : xml + '\n', json: { xml } };
+      return { text: withNewline(xml), json: { xml } };
     },
   },
   {
@@ -467,7 +455,7 @@ export const COMMANDS: Command[] = [
     async run(conn, a) {
       const n = await findNetwork(conn, a.positional[0]!);
       const xml = await n.getXMLDesc();
-      return { text: xml.endsWith('\n') ? xml : xml + '\n', json: { network: n.name, xml } };
+      return { text: withNewline(xml), json: { network: n.name, xml } };
     },
   },
   {
@@ -490,7 +478,7 @@ export const COMMANDS: Command[] = [
     args: 2,
     async run(conn, a) {
       const xml = await conn.domainXMLFromNative(a.positional[0] as NativeFormat, await readInput(a.positional[1]!));
-      return { text: xml.endsWith('\n') ? xml : xml + '\n', json: { xml } };
+      return { text: withNewline(xml), json: { xml } };
     },
   },
   {
@@ -500,7 +488,7 @@ export const COMMANDS: Command[] = [
     args: 2,
     async run(conn, a) {
       const text = await conn.domainXMLToNative(a.positional[0] as NativeFormat, await readInput(a.positional[1]!));
-      return { text: text.endsWith('\n') ? text : text + '\n', json: { config: text } };
+      return { text: withNewline(text), json: { config: text } };
     },
   },
 ];
