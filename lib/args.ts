@@ -3,6 +3,7 @@
  * Drivers may assume what passes here: strings are strings, numbers are safe integers.
  */
 import { VirError, ErrorCode, ErrorDomain } from './errors.js';
+import { canonicalUUID } from './domain/uuid.js';
 
 function invalid(message: string): VirError {
   return new VirError(message, { code: ErrorCode.INVALID_ARG, domain: ErrorDomain.NONE });
@@ -34,14 +35,12 @@ export function checkPositive(value: unknown, what: string, max = Number.MAX_SAF
   return n;
 }
 
-const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
-
 /** Accepts libvirt's UUID spellings (with or without dashes) and returns the canonical one. */
 export function checkUUID(value: unknown, what = 'uuid'): string {
-  const s = checkString(value, what).trim();
-  if (!UUID_RE.test(s)) throw invalid(`${what} '${s}' is not a valid UUID`);
-  const hex = s.replace(/-/g, '').toLowerCase();
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const s = checkString(value, what);
+  const uuid = canonicalUUID(s);
+  if (uuid === undefined) throw invalid(`${what} '${s.trim()}' is not a valid UUID`);
+  return uuid;
 }
 
 export function checkBoolean(value: unknown, what: string): boolean {

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { VirError, ErrorCode, ErrorDomain } from '../errors.js';
+import { canonicalUUID } from '../domain/uuid.js';
 import { parseXml, child, childrenNamed, childText, escapeAttr, escapeText, type XmlElement } from '../xml/tree.js';
 
 export interface NetworkIP {
@@ -33,10 +34,10 @@ function bad(message: string): VirError {
   return new VirError(message, { code: ErrorCode.XML_ERROR, domain: ErrorDomain.NETWORK });
 }
 
-function canonicalUUID(s: string, line: number): string {
-  const hex = s.trim().replace(/-/g, '').toLowerCase();
-  if (!/^[0-9a-f]{32}$/.test(hex)) throw bad(`network XML line ${line}: malformed uuid '${s.trim()}'`);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+function networkUUID(s: string, line: number): string {
+  const uuid = canonicalUUID(s);
+  if (uuid === undefined) throw bad(`network XML line ${line}: malformed uuid '${s.trim()}'`);
+  return uuid;
 }
 
 function parseIP(el: XmlElement): NetworkIP {
@@ -88,7 +89,7 @@ export function parseNetworkXML(xml: string): NetworkDef {
   const uuidText = childText(root, 'uuid');
   const def: NetworkDef = {
     name,
-    uuid: uuidText ? canonicalUUID(uuidText, child(root, 'uuid')!.line) : randomUUID(),
+    uuid: uuidText ? networkUUID(uuidText, child(root, 'uuid')!.line) : randomUUID(),
     ips: childrenNamed(root, 'ip').map(parseIP),
   };
   const fwd = child(root, 'forward');
