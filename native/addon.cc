@@ -7,7 +7,7 @@
 namespace xenvirt {
 
 Napi::Error MakeVirError(Napi::Env env, const char* code, const char* domain,
-                         const std::string& message, int err) {
+                         const std::string& message, int err, napi_value cause) {
   AddonData* data = env.GetInstanceData<AddonData>();
   Napi::Object obj;
   if (data != nullptr && !data->virErrorCtor.IsEmpty()) {
@@ -22,13 +22,33 @@ Napi::Error MakeVirError(Napi::Env env, const char* code, const char* domain,
 #endif
       if (name != nullptr) opts.Set("syscall", name);
     }
+    if (cause != nullptr) opts.Set("cause", cause);
     obj = data->virErrorCtor.New({Napi::String::New(env, message), opts});
   } else {
     obj = Napi::Error::New(env, message).Value();
     obj.Set("code", code);
     obj.Set("domain", domain);
+    if (cause != nullptr) obj.Set("cause", cause);
   }
   return Napi::Error(env, obj);
+}
+
+Napi::Value SystemCause(Napi::Env env, int err, const std::string& call, const std::string& path) {
+  const char* name = nullptr;
+#if defined(__GLIBC__)
+  if (err != 0) name = strerrorname_np(err);
+#endif
+  std::string what = call.empty() ? std::string("native call") : call;
+  std::string msg = err != 0 ? (std::string(name != nullptr ? name : "errno") + ": " + strerror(err) +
+                                ", " + what)
+                             : what + " failed";
+  if (!path.empty()) msg += " '" + path + "'";
+  Napi::Object o = Napi::Error::New(env, msg).Value();
+  if (name != nullptr) o.Set("code", name);
+  if (err != 0) o.Set("errno", err);
+  if (!call.empty()) o.Set("syscall", call);
+  if (!path.empty()) o.Set("path", path);
+  return o;
 }
 
 namespace {

@@ -16,8 +16,15 @@ struct AddonData {
 };
 
 // Build a VirError (or a plain Error before setErrorClass ran) with libvirt-style fields.
+// `cause`, when given, becomes the VirError's cause (see SystemCause).
 Napi::Error MakeVirError(Napi::Env env, const char* code, const char* domain,
-                         const std::string& message, int err = 0);
+                         const std::string& message, int err = 0,
+                         napi_value cause = nullptr);
+
+// The OS-level failure under a VirError, shaped like Node's own system errors: `code` is
+// the errno name (ENOENT), `errno` its number, `syscall` the call that failed (open,
+// ioctl, "domctl getdomaininfo"), `path` the device or file when there is one.
+Napi::Value SystemCause(Napi::Env env, int err, const std::string& call, const std::string& path);
 
 // Module initialisers; each lives in its own file.
 void InitCore(Napi::Env env, Napi::Object exports);

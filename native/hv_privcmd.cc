@@ -69,12 +69,12 @@ HypercallBuffer::HypercallBuffer(int hypercallFd, size_t bytes) : len_(RoundToPa
   // touches it, and must not become copy-on-write in a forked child.
   void* p = mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
-    throw HvError{"VIR_ERR_NO_MEMORY", "cannot allocate a hypercall buffer", errno};
+    throw HvError{"VIR_ERR_NO_MEMORY", "cannot allocate a hypercall buffer", errno, "mmap"};
   }
   if (mlock(p, len_) != 0) {
     int e = errno;
     munmap(p, len_);
-    throw HvError{"VIR_ERR_NO_MEMORY", "cannot lock a hypercall buffer in memory", e};
+    throw HvError{"VIR_ERR_NO_MEMORY", "cannot lock a hypercall buffer in memory", e, "mlock"};
   }
   madvise(p, len_, MADV_DONTFORK);
   ptr_ = p;
@@ -94,16 +94,17 @@ Privcmd::Privcmd() {
       throw HvError{"VIR_ERR_NO_XEN",
                     std::string("not running on Xen: ") + kPrivcmdPath +
                         " is missing (need a Xen dom0 with the xen-privcmd module loaded)",
-                    e};
+                    e, "open", kPrivcmdPath};
     }
     if (e == EACCES || e == EPERM) {
       throw HvError{"VIR_ERR_NO_XEN",
                     std::string("permission denied opening ") + kPrivcmdPath +
                         ": hypervisor calls need root in dom0",
-                    e};
+                    e, "open", kPrivcmdPath};
     }
     throw HvError{"VIR_ERR_NO_XEN",
-                  std::string("cannot open ") + kPrivcmdPath + ": " + strerror(e), e};
+                  std::string("cannot open ") + kPrivcmdPath + ": " + strerror(e), e, "open",
+                  kPrivcmdPath};
   }
   privcmd_ = Fd(fd);
   hypercallFd_ = Fd(open(kHypercallPath, O_RDWR | O_CLOEXEC));  // optional

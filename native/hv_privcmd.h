@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace xenvirt {
 namespace hv {
@@ -15,6 +16,12 @@ struct HvError {
   const char* code;  // VIR_ERR_* name
   std::string message;
   int err;  // errno, 0 when none
+  std::string call = "";   // the failing system or hypercall, e.g. "open", "domctl getdomaininfo"
+  std::string path = "";   // the device involved, when one is
+  const char* reason = nullptr;  // machine-readable kind, e.g. "interface-unsupported"
+  std::string xen = "";    // Xen release that answered ("4.20"), when known
+  std::vector<uint32_t> triedSysctl = {};
+  std::vector<uint32_t> triedDomctl = {};
 };
 
 // An owned file descriptor (closed exactly once).

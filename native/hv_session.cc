@@ -31,6 +31,8 @@ std::string Hex(uint32_t v) {
   return b;
 }
 
+constexpr const char* kPrivcmdDevice = "/dev/xen/privcmd";
+
 std::string DomainText(uint32_t domid) { return "domain " + std::to_string(domid); }
 
 // Map a failed call to the error users see: a missing domain is the one failure
@@ -38,18 +40,12 @@ std::string DomainText(uint32_t domid) { return "domain " + std::to_string(domid
 [[noreturn]] void Fail(const std::string& what, uint32_t domid, long r, bool hasDomain) {
   int e = static_cast<int>(-r);
   if (hasDomain && e == ESRCH) {
-    throw HvError{"VIR_ERR_NO_DOMAIN", "no domain with id " + std::to_string(domid), e};
+    throw HvError{"VIR_ERR_NO_DOMAIN", "no domain with id " + std::to_string(domid), e, what,
+                  kPrivcmdDevice};
   }
   std::string msg = what + (hasDomain ? " (" + DomainText(domid) + ")" : "") +
                     " failed: " + strerror(e);
-  throw HvError{"VIR_ERR_XEN_CALL", msg, e};
-}
-
-bool InTable(uint32_t v, bool domctl) {
-  for (const auto& row : kInterfaceVersions) {
-    if ((domctl ? row.domctl : row.sysctl) == v) return true;
-  }
-  return false;
+  throw HvError{"VIR_ERR_XEN_CALL", msg, e, what, kPrivcmdDevice};
 }
 
 std::vector<uint32_t> Candidates(const std::vector<uint32_t>& given, bool domctl) {
@@ -71,6 +67,15 @@ std::string ListText(const std::vector<uint32_t>& vs) {
 }
 
 }  // namespace
+
+const char* LayoutName(Layout l) {
+  switch (l) {
+    case Layout::kV13: return "v13";
+    case Layout::kV16: return "v16";
+    case Layout::kV17: return "v17";
+  }
+  return "?";
+}
 
 std::string KnownVersionsText(bool domctl) {
   std::string s;
@@ -106,69 +111,82 @@ long Session::DoSysctl(HypercallBuffer& b, v17::Sysctl& s) {
 
 // Xen refuses a domctl/sysctl whose interface version differs from its own with EACCES,
 // so asking with each known version in turn finds the one it speaks (as libvirt did).
+// Each refused try costs one cheap hypercall, once per open.
 void Session::Probe(const ProbeOptions& probe) {
   long ver = privcmd_.Hypercall(kHypercallXenVersion, kXenVerVersion, 0);
   if (ver < 0) Fail("xen_version", 0, ver, false);
   std::string xen = std::to_string(ver >> 16) + "." + std::to_string(ver & 0xffff);
+  std::vector<uint32_t> sys = Candidates(probe.sysctl, false);
+  std::vector<uint32_t> dom = Candidates(probe.domctl, true);
+  std::vector<uint32_t> sysTried, domTried;
 
-  auto refuse = [&](const char* kind, const std::vector<uint32_t>& tried) {
-    throw HvError{"VIR_ERR_XEN_CALL",
-                  "Xen " + xen + " refuses every " + kind + " interface version tried (" +
-                      ListText(tried) + "); this xenvirt build knows " +
-                      KnownVersionsText(std::string(kind) == "domctl") +
-                      ": add the new version's row to native/hv_abi.h",
-                  EACCES};
+  // Nothing fits: a distinct error (reason "interface-unsupported") naming the release
+  // and every version tried, so a caller can carry on without the hypervisor layer.
+  auto unsupported = [&](const std::string& what) {
+    HvError e{"VIR_ERR_XEN_CALL",
+              "Xen " + xen + " " + what + "; this xenvirt build knows domctl " +
+                  KnownVersionsText(true) + " and sysctl " + KnownVersionsText(false) +
+                  ": add the release's row to native/hv_abi.h",
+              EACCES, "domctl/sysctl interface probe", kPrivcmdDevice};
+    e.reason = "interface-unsupported";
+    e.xen = xen;
+    e.triedSysctl = sysTried;
+    e.triedDomctl = domTried;
+    throw e;
   };
-  auto denied = [&](long r) {
+  auto denied = [&](long r, const char* call) {
     if (r == -EPERM) {
       throw HvError{"VIR_ERR_NO_XEN",
                     "this domain may not control the hypervisor (not dom0 or lacking "
                     "privilege): Xen " + xen + " answered EPERM",
-                    EPERM};
+                    EPERM, call, kPrivcmdDevice};
     }
   };
 
-  std::vector<uint32_t> sys = Candidates(probe.sysctl, false);
   bool found = false;
   for (uint32_t v : sys) {
     sysctlVersion_ = v;
+    sysTried.push_back(v);
     v17::Sysctl s{};
-    s.cmd = kSysctlSchedId;  // small, side-effect free, present in every release
+    s.cmd = kSysctlSchedId;  // small, side-effect free, same in every release
     long r = DoSysctl(*buf_, s);
     if (r == -EACCES) continue;
-    denied(r);
+    denied(r, "sysctl sched_id");
     if (r < 0) Fail("sysctl sched_id (interface probe)", 0, r, false);
     found = true;
     break;
   }
-  if (!found) refuse("sysctl", sys);
+  if (!found) unsupported("refuses every sysctl interface version tried (" + ListText(sysTried) + ")");
 
-  std::vector<uint32_t> dom = Candidates(probe.domctl, true);
   found = false;
   for (uint32_t v : dom) {
     domctlVersion_ = v;
+    domTried.push_back(v);
     v17::Domctl d{};
     d.cmd = kDomctlGetDomainInfo;
     d.domain = 0;
     long r = DoDomctl(*buf_, d);
     if (r == -EACCES) continue;
-    denied(r);
+    denied(r, "domctl getdomaininfo");
     if (r < 0 && r != -ESRCH) Fail("domctl getdomaininfo (interface probe)", 0, r, false);
     found = true;
     break;
   }
-  if (!found) refuse("domctl", dom);
-
-  // A version outside the table would be read with the wrong struct layout.
-  for (const auto& row : kInterfaceVersions) {
-    if (row.sysctl == sysctlVersion_ && row.domctl == domctlVersion_) layout_ = row.layout;
+  if (!found) {
+    unsupported("refuses every domctl interface version tried (" + ListText(domTried) +
+                "; sysctl " + Hex(sysctlVersion_) + " was accepted)");
   }
-  if (*layout_ == '\0' || !InTable(sysctlVersion_, false) || !InTable(domctlVersion_, true)) {
-    throw HvError{"VIR_ERR_XEN_CALL",
-                  "Xen " + xen + " speaks sysctl " + Hex(sysctlVersion_) + " / domctl " +
-                      Hex(domctlVersion_) + ", a pair this xenvirt build has no struct "
-                      "layout for (known: domctl " + KnownVersionsText(true) + ")",
-                  0};
+
+  // The pair selects the struct layout: a version outside the table would be read wrongly.
+  for (const auto& row : kInterfaceVersions) {
+    if (row.sysctl == sysctlVersion_ && row.domctl == domctlVersion_) {
+      row_ = &row;
+      break;
+    }
+  }
+  if (row_ == nullptr) {
+    unsupported("speaks sysctl " + Hex(sysctlVersion_) + " / domctl " + Hex(domctlVersion_) +
+                ", a pair this xenvirt build has no struct layout for");
   }
 }
 
@@ -199,7 +217,26 @@ v17::Physinfo Session::Physinfo() {
   s.cmd = kSysctlPhysinfo;
   long r = DoSysctl(*buf_, s);
   if (r < 0) Fail("sysctl physinfo", 0, r, false);
-  return s.u.physinfo;
+  if (row_->layout == Layout::kV17) return s.u.physinfo;
+  // Before 4.17 the 64-bit fields sit 8 bytes lower (no arch_capabilities).
+  pre17::Physinfo old;
+  memcpy(&old, &s.u, sizeof old);
+  v17::Physinfo p{};
+  p.threads_per_core = old.threads_per_core;
+  p.cores_per_socket = old.cores_per_socket;
+  p.nr_cpus = old.nr_cpus;
+  p.max_cpu_id = old.max_cpu_id;
+  p.nr_nodes = old.nr_nodes;
+  p.max_node_id = old.max_node_id;
+  p.cpu_khz = old.cpu_khz;
+  p.capabilities = old.capabilities;
+  p.total_pages = old.total_pages;
+  p.free_pages = old.free_pages;
+  p.scrub_pages = old.scrub_pages;
+  p.outstanding_pages = old.outstanding_pages;
+  p.max_mfn = old.max_mfn;
+  memcpy(p.hw_cap, old.hw_cap, sizeof p.hw_cap);
+  return p;
 }
 
 uint32_t Session::SchedId() {
@@ -210,13 +247,15 @@ uint32_t Session::SchedId() {
   return s.u.sched_id;
 }
 
-std::vector<v17::DomainInfo> Session::DomainInfoList(uint32_t first, uint32_t max) {
+void Session::DomainInfoList(uint32_t first, uint32_t max, std::vector<v17::DomainInfo>* out) {
+  out->clear();
+  // Entries are the release's getdomaininfo size apart (104 bytes before 4.16).
+  const size_t stride = DomainInfoSize(row_->layout);
   if (!listBuf_) listBuf_ = privcmd_.Alloc(kListBatch * sizeof(v17::DomainInfo));
-  auto* entries = static_cast<v17::DomainInfo*>(listBuf_->data());
-  std::vector<v17::DomainInfo> out;
-  while (out.size() < max && first < kFirstReservedDomid) {
+  auto* entries = static_cast<uint8_t*>(listBuf_->data());
+  while (out->size() < max && first < kFirstReservedDomid) {
     uint32_t want = kListBatch;
-    if (max - out.size() < want) want = static_cast<uint32_t>(max - out.size());
+    if (max - out->size() < want) want = static_cast<uint32_t>(max - out->size());
     v17::Sysctl s{};
     s.cmd = kSysctlGetDomainInfoList;
     s.u.getdomaininfolist.first_domain = static_cast<uint16_t>(first);
@@ -226,11 +265,14 @@ std::vector<v17::DomainInfo> Session::DomainInfoList(uint32_t first, uint32_t ma
     if (r < 0) Fail("sysctl getdomaininfolist", 0, r, false);
     uint32_t n = s.u.getdomaininfolist.num_domains;
     if (n > want) n = want;  // never trust a count past the buffer
-    out.insert(out.end(), entries, entries + n);
+    for (uint32_t i = 0; i < n; i++) {
+      v17::DomainInfo d{};
+      memcpy(&d, entries + i * stride, stride);
+      out->push_back(d);
+    }
     if (n < want) break;
-    first = static_cast<uint32_t>(entries[n - 1].domain) + 1;
+    first = static_cast<uint32_t>(out->back().domain) + 1;
   }
-  return out;
 }
 
 v17::DomainInfo Session::DomainInfo(uint32_t domid) {
@@ -239,8 +281,11 @@ v17::DomainInfo Session::DomainInfo(uint32_t domid) {
   d.domain = static_cast<uint16_t>(domid);
   long r = DoDomctl(*buf_, d);
   if (r < 0) Fail("domctl getdomaininfo", domid, r, true);
-  // Xen 4.17 answers with the next domain at or above the id asked for.
-  if (d.u.getdomaininfo.domain != domid) Fail("domctl getdomaininfo", domid, -ESRCH, true);
+  // Up to 4.17 Xen answers with the next domain at or above the id asked for; from 4.18
+  // it answers ESRCH itself (DomainInfoLookup::kExact), so no second look is needed.
+  if (row_->lookup == DomainInfoLookup::kNextAtOrAbove && d.u.getdomaininfo.domain != domid) {
+    Fail("domctl getdomaininfo", domid, -ESRCH, true);
+  }
   return d.u.getdomaininfo;
 }
 

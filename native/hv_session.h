@@ -32,14 +32,17 @@ class Session {
 
   uint32_t sysctlVersion() const { return sysctlVersion_; }
   uint32_t domctlVersion() const { return domctlVersion_; }
-  const char* layout() const { return layout_; }
+  const char* layout() const { return LayoutName(row_->layout); }
+  const InterfaceVersion& row() const { return *row_; }
+  bool exactDomainInfo() const { return row_->lookup == DomainInfoLookup::kExact; }
   bool bufferFromDevice() const { return buf_->fromDevice(); }
 
   XenVersion Version();
   v17::Physinfo Physinfo();
   uint32_t SchedId();
-  // Up to `max` domains with id >= first, in id order (batched sysctl getdomaininfolist).
-  std::vector<v17::DomainInfo> DomainInfoList(uint32_t first, uint32_t max);
+  // Up to `max` domains with id >= first, in id order (batched sysctl getdomaininfolist),
+  // into `out` (cleared first; the caller keeps it to reuse its capacity).
+  void DomainInfoList(uint32_t first, uint32_t max, std::vector<v17::DomainInfo>* out);
   v17::DomainInfo DomainInfo(uint32_t domid);  // VIR_ERR_NO_DOMAIN when absent
   void Pause(uint32_t domid);
   void Unpause(uint32_t domid);
@@ -70,7 +73,7 @@ class Session {
   std::unique_ptr<HypercallBuffer> listBuf_;  // getdomaininfolist batches
   uint32_t sysctlVersion_ = 0;
   uint32_t domctlVersion_ = 0;
-  const char* layout_ = "";
+  const InterfaceVersion* row_ = nullptr;  // set by Probe, never null afterwards
 };
 
 // The table of interface versions as text, for messages: "0x15 (4.17), …".

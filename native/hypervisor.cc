@@ -15,8 +15,27 @@ namespace {
 
 constexpr const char* kFromXen = "VIR_FROM_XEN";
 
+Napi::Array U32List(Napi::Env env, const std::vector<uint32_t>& v) {
+  Napi::Array a = Napi::Array::New(env, v.size());
+  for (uint32_t i = 0; i < v.size(); i++) a.Set(i, v[i]);
+  return a;
+}
+
+// HvError -> VirError. The errno name, failing call and device travel in `cause` (a
+// Node-style system error); a probe that found no usable interface version adds
+// `reason: 'interface-unsupported'`, `xenVersion` and the versions tried.
 Napi::Error ToJs(Napi::Env env, const hv::HvError& e) {
-  return MakeVirError(env, e.code, kFromXen, e.message, e.err);
+  napi_value cause = nullptr;
+  if (e.err != 0 || !e.call.empty()) cause = SystemCause(env, e.err, e.call, e.path);
+  Napi::Error err = MakeVirError(env, e.code, kFromXen, e.message, e.err, cause);
+  if (e.reason != nullptr) {
+    Napi::Object o = err.Value();
+    o.Set("reason", e.reason);
+    o.Set("xenVersion", e.xen);
+    o.Set("triedSysctl", U32List(env, e.triedSysctl));
+    o.Set("triedDomctl", U32List(env, e.triedDomctl));
+  }
+  return err;
 }
 
 uint32_t U32(const Napi::CallbackInfo& info, size_t i) {
@@ -184,6 +203,8 @@ class Hypervisor : public Napi::ObjectWrap<Hypervisor> {
     o.Set("sysctl", s.sysctlVersion());
     o.Set("domctl", s.domctlVersion());
     o.Set("layout", s.layout());
+    o.Set("xen", s.row().xen);
+    o.Set("exactDomainInfo", s.exactDomainInfo());
     o.Set("hypercallBuffers", s.bufferFromDevice() ? "/dev/xen/hypercall" : "mlock");
     return o;
   }
@@ -230,11 +251,11 @@ class Hypervisor : public Napi::ObjectWrap<Hypervisor> {
     uint32_t first = U32(info, 0);
     size_t cap = 0;
     double* out = Records(info, 1, &cap);
-    std::vector<hv::v17::DomainInfo> list = Call(env, [&](hv::Session& s) {
-      return s.DomainInfoList(first, static_cast<uint32_t>(cap));
+    Call(env, [&](hv::Session& s) {
+      s.DomainInfoList(first, static_cast<uint32_t>(cap), &list_);
     });
-    for (size_t i = 0; i < list.size(); i++) PutDomainRecord(out + i * kDomainRecordLen, list[i]);
-    return Napi::Number::New(env, static_cast<double>(list.size()));
+    for (size_t i = 0; i < list_.size(); i++) PutDomainRecord(out + i * kDomainRecordLen, list_[i]);
+    return Napi::Number::New(env, static_cast<double>(list_.size()));
   }
 
   // domainInfo(domid, out: Float64Array) -> writes one record
@@ -350,6 +371,7 @@ class Hypervisor : public Napi::ObjectWrap<Hypervisor> {
   }
 
   std::shared_ptr<hv::Session> session_;
+  std::vector<hv::v17::DomainInfo> list_;  // reused by domainInfoList (JS thread only)
 };
 
 // Field offsets of the structs in hv_abi.h, for the header cross-check test.
@@ -472,7 +494,8 @@ Napi::Value HvKnownVersions(const Napi::CallbackInfo& info) {
     o.Set("xen", row.xen);
     o.Set("sysctl", row.sysctl);
     o.Set("domctl", row.domctl);
-    o.Set("layout", row.layout);
+    o.Set("layout", hv::LayoutName(row.layout));
+    o.Set("exactDomainInfo", row.lookup == hv::DomainInfoLookup::kExact);
     a.Set(i++, o);
   }
   return a;

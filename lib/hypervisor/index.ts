@@ -13,7 +13,33 @@ import { stateFromFlags } from './state.js';
 
 export { stateFromFlags, DomainFlag, shutdownReason } from './state.js';
 export { knownInterfaceVersions } from './native-hypervisor.js';
-export type { ProbeOptions, InterfaceInfo } from './native-hypervisor.js';
+export type { ProbeOptions, InterfaceInfo, KnownInterfaceVersion } from './native-hypervisor.js';
+
+/** `reason` of the VirError HypervisorDriver.open() throws when Xen speaks no known version. */
+export const INTERFACE_UNSUPPORTED = 'interface-unsupported';
+
+/**
+ * The error HypervisorDriver.open() throws when the running Xen refuses every domctl or
+ * sysctl interface version this build knows (a Xen release newer than the build's table).
+ * It is a VirError with code VIR_ERR_XEN_CALL, domain VIR_FROM_XEN, and:
+ * - `reason`: 'interface-unsupported' (test with isInterfaceUnsupported());
+ * - `xenVersion`: the release that answered, e.g. '4.22';
+ * - `triedSysctl` / `triedDomctl`: the interface versions tried, in order;
+ * - `cause`: a Node-style system error (`code` 'EACCES', `syscall`, `path`).
+ * Callers that can work without hypercalls (XenStore, the toolstack) catch it, keep going
+ * and report the message; every other open failure (not dom0, not root) has another
+ * code (VIR_ERR_NO_XEN).
+ */
+export interface InterfaceUnsupportedError extends VirError {
+  readonly reason: typeof INTERFACE_UNSUPPORTED;
+  readonly xenVersion: string;
+  readonly triedSysctl: number[];
+  readonly triedDomctl: number[];
+}
+
+export function isInterfaceUnsupported(e: unknown): e is InterfaceUnsupportedError {
+  return e instanceof VirError && (e as Partial<InterfaceUnsupportedError>).reason === INTERFACE_UNSUPPORTED;
+}
 
 /** Xen's page size on x86 (XC_PAGE_SIZE): memory comes in pages, the API speaks KiB. */
 const PAGE_KIB = 4;
@@ -150,8 +176,9 @@ export class HypervisorDriver {
 
   /**
    * Open /dev/xen/privcmd and find the interface versions the running Xen speaks.
-   * Throws VIR_ERR_NO_XEN when not in a privileged Xen domain (or not root), and
-   * VIR_ERR_XEN_CALL naming the version when Xen speaks one this build does not know.
+   * Throws VIR_ERR_NO_XEN when not in a privileged Xen domain (or not root), and an
+   * InterfaceUnsupportedError (VIR_ERR_XEN_CALL, reason 'interface-unsupported', naming
+   * the release and the versions tried) when Xen speaks none this build knows.
    */
   static open(probe?: ProbeOptions): HypervisorDriver {
     return new HypervisorDriver(openNativeHypervisor(probe));

@@ -89,8 +89,22 @@ export interface RawVcpuInfo {
 export interface InterfaceInfo {
   sysctl: number;
   domctl: number;
+  /** Struct layout set selected by the pair: 'v13' (4.13-4.15), 'v16', 'v17' (4.17 on). */
   layout: string;
+  /** The table row's release(s), e.g. '4.19/4.20'. */
+  xen: string;
+  /** true from Xen 4.18 (domctl 0x16): getdomaininfo fails with ESRCH for a missing id. */
+  exactDomainInfo: boolean;
   hypercallBuffers: '/dev/xen/hypercall' | 'mlock';
+}
+
+/** One row of native/hv_abi.h's interface version table. */
+export interface KnownInterfaceVersion {
+  xen: string;
+  sysctl: number;
+  domctl: number;
+  layout: string;
+  exactDomainInfo: boolean;
 }
 
 export interface ProbeOptions {
@@ -123,7 +137,7 @@ export interface NativeHypervisor {
 
 interface HypervisorAddon {
   Hypervisor?: new (probe?: ProbeOptions) => NativeHypervisor;
-  hvKnownVersions?: () => { xen: string; sysctl: number; domctl: number; layout: string }[];
+  hvKnownVersions?: () => KnownInterfaceVersion[];
 }
 
 /** Open privcmd and probe the interface versions (throws VirError). */
@@ -139,7 +153,7 @@ export function openNativeHypervisor(probe?: ProbeOptions): NativeHypervisor {
 }
 
 /** The interface versions this build can speak (Xen release, sysctl, domctl). */
-export function knownInterfaceVersions(): { xen: string; sysctl: number; domctl: number; layout: string }[] {
+export function knownInterfaceVersions(): KnownInterfaceVersion[] {
   const addon = native() as unknown as HypervisorAddon;
   return addon.hvKnownVersions?.() ?? [];
 }

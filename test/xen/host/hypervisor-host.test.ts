@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { HypervisorDriver, stateFromFlags, DomainFlag } from '../../../lib/hypervisor/index.js';
+import { HypervisorDriver, stateFromFlags, DomainFlag, isInterfaceUnsupported } from '../../../lib/hypervisor/index.js';
 import { DOMAIN_RECORD_LEN, decodeDomainRecord } from '../../../lib/hypervisor/native-hypervisor.js';
 import { VirError } from '../../../lib/errors.js';
 
@@ -62,5 +62,8 @@ describe.skipIf(existsSync('/dev/xen/privcmd'))('HypervisorDriver.open outside X
     expect(err).toBeInstanceOf(VirError);
     expect(err).toMatchObject({ code: 'VIR_ERR_NO_XEN', domain: 'VIR_FROM_XEN', errno: 2, syscall: 'ENOENT' });
     expect((err as Error).message).toMatch(/not running on Xen: \/dev\/xen\/privcmd is missing/);
+    // the OS-level failure, shaped like Node's system errors
+    expect((err as Error).cause).toMatchObject({ code: 'ENOENT', errno: 2, syscall: 'open', path: '/dev/xen/privcmd' });
+    expect(isInterfaceUnsupported(err)).toBe(false);
   });
 });
