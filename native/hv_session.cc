@@ -77,11 +77,24 @@ const char* LayoutName(Layout l) {
   return "?";
 }
 
+// "0x17 (Xen 4.21, 4.19/4.20), 0x16 (Xen 4.18), …": each version once, with its releases.
 std::string KnownVersionsText(bool domctl) {
   std::string s;
-  for (const auto& row : kInterfaceVersions) {
-    s += (s.empty() ? "" : ", ") + Hex(domctl ? row.domctl : row.sysctl) + " (Xen " +
-         row.xen + ")";
+  const size_t n = sizeof kInterfaceVersions / sizeof kInterfaceVersions[0];
+  for (size_t i = 0; i < n; i++) {
+    uint32_t v = domctl ? kInterfaceVersions[i].domctl : kInterfaceVersions[i].sysctl;
+    bool seen = false;
+    for (size_t j = 0; j < i; j++) {
+      seen = seen || (domctl ? kInterfaceVersions[j].domctl : kInterfaceVersions[j].sysctl) == v;
+    }
+    if (seen) continue;
+    std::string releases;
+    for (size_t j = i; j < n; j++) {
+      if ((domctl ? kInterfaceVersions[j].domctl : kInterfaceVersions[j].sysctl) == v) {
+        releases += (releases.empty() ? "" : ", ") + std::string(kInterfaceVersions[j].xen);
+      }
+    }
+    s += (s.empty() ? "" : ", ") + Hex(v) + " (Xen " + releases + ")";
   }
   return s;
 }
@@ -345,6 +358,41 @@ v17::GetVcpuInfo Session::VcpuInfo(uint32_t domid, uint32_t vcpu) {
   long r = DoDomctl(*buf_, d);
   if (r < 0) Fail("domctl getvcpuinfo (vcpu " + std::to_string(vcpu) + ")", domid, r, true);
   return d.u.getvcpuinfo;
+}
+
+std::vector<VcpuState> Session::Vcpus(uint32_t domid, uint32_t maxVcpuId, uint32_t nrBits) {
+  size_t bytes = (nrBits + 7) / 8;
+  if (bytes == 0 || bytes > kMaxBitmapBytes) {
+    throw HvError{"VIR_ERR_INVALID_ARG", "cpu bitmap size out of range", 0};
+  }
+  // Own buffer: this runs on a worker thread while the JS thread may use buf_.
+  std::unique_ptr<HypercallBuffer> b = privcmd_.Alloc(kCallBufferBytes);
+  auto* map = static_cast<uint8_t*>(b->data()) + kBitmapOffset;
+  std::vector<VcpuState> out;
+  out.reserve(maxVcpuId + 1);
+  for (uint32_t v = 0; v <= maxVcpuId; v++) {
+    VcpuState st;
+    v17::Domctl d{};
+    d.cmd = kDomctlGetVcpuInfo;
+    d.domain = static_cast<uint16_t>(domid);
+    d.u.getvcpuinfo.vcpu = v;
+    long r = DoDomctl(*b, d);
+    if (r < 0) Fail("domctl getvcpuinfo (vcpu " + std::to_string(v) + ")", domid, r, true);
+    st.info = d.u.getvcpuinfo;
+    memset(map, 0, bytes);
+    d = v17::Domctl{};
+    d.cmd = kDomctlGetVcpuAffinity;
+    d.domain = static_cast<uint16_t>(domid);
+    d.u.vcpuaffinity.vcpu = v;
+    d.u.vcpuaffinity.flags = kVcpuAffinityHard;
+    d.u.vcpuaffinity.cpumap_hard.bitmap = reinterpret_cast<uintptr_t>(map);
+    d.u.vcpuaffinity.cpumap_hard.nr_bits = static_cast<uint32_t>(bytes * 8);
+    r = DoDomctl(*b, d);
+    if (r < 0) Fail("domctl getvcpuaffinity (vcpu " + std::to_string(v) + ")", domid, r, true);
+    st.affinity.assign(map, map + bytes);
+    out.push_back(std::move(st));
+  }
+  return out;
 }
 
 std::vector<uint8_t> Session::GetVcpuAffinity(uint32_t domid, uint32_t vcpu, uint32_t nrBits) {

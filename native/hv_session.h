@@ -26,6 +26,12 @@ struct ProbeOptions {
   std::vector<uint32_t> domctl;
 };
 
+// One vCPU's state and hard affinity (Session::Vcpus).
+struct VcpuState {
+  v17::GetVcpuInfo info;
+  std::vector<uint8_t> affinity;
+};
+
 class Session {
  public:
   explicit Session(const ProbeOptions& probe);  // throws HvError
@@ -51,6 +57,9 @@ class Session {
   void SetMaxMem(uint32_t domid, uint64_t kib);
   void SetMaxVcpus(uint32_t domid, uint32_t max);
   v17::GetVcpuInfo VcpuInfo(uint32_t domid, uint32_t vcpu);
+  // Every vCPU 0..maxVcpuId with its hard affinity (2 hypercalls per vCPU). Blocking
+  // in proportion to the vCPU count: call it off the JS thread (own buffer).
+  std::vector<VcpuState> Vcpus(uint32_t domid, uint32_t maxVcpuId, uint32_t nrBits);
   std::vector<uint8_t> GetVcpuAffinity(uint32_t domid, uint32_t vcpu, uint32_t nrBits);
   // Returns the effective hard affinity Xen applied.
   std::vector<uint8_t> SetVcpuAffinity(uint32_t domid, uint32_t vcpu,

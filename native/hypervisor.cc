@@ -3,8 +3,10 @@
 // Exports `Hypervisor`, a class whose methods map one-to-one to hypercalls. Arguments
 // arrive already validated by lib/hypervisor/ (TypeScript owns checks and messages);
 // here we only convert numbers and structs. Every failure is thrown as a VirError with
-// domain VIR_FROM_XEN and the errno. Only destroy runs on the libuv pool: the other
-// calls return in microseconds.
+// domain VIR_FROM_XEN and the errno. destroy (Xen continues it many times) and vcpus
+// (two hypercalls per vCPU) run on the libuv pool; every other call is one hypercall
+// (getdomaininfolist: one per 256 domains) and returns in microseconds, less than a
+// round trip to the pool would cost (benchmarks/cases/hypervisor.bench.ts measures it).
 #include <memory>
 
 #include "addon.h"
@@ -127,6 +129,60 @@ class DestroyWorker : public Napi::AsyncWorker {
   hv::HvError error_{"", "", 0};
 };
 
+// Reads every vCPU of a domain on the libuv pool: two hypercalls per vCPU add up on
+// big guests, so the JS thread never waits for them.
+class VcpusWorker : public Napi::AsyncWorker {
+ public:
+  VcpusWorker(Napi::Env env, std::shared_ptr<hv::Session> s, uint32_t domid, uint32_t maxId,
+              uint32_t bits)
+      : Napi::AsyncWorker(env, "xenvirt:getvcpus"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        session_(std::move(s)),
+        domid_(domid),
+        maxId_(maxId),
+        bits_(bits) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      out_ = session_->Vcpus(domid_, maxId_, bits_);
+    } catch (const hv::HvError& e) {
+      failed_ = true;
+      error_ = e;
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (failed_) {
+      deferred_.Reject(ToJs(env, error_).Value());
+      return;
+    }
+    Napi::Array a = Napi::Array::New(env, out_.size());
+    for (uint32_t i = 0; i < out_.size(); i++) {
+      const hv::v17::GetVcpuInfo& v = out_[i].info;
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("vcpu", v.vcpu);
+      o.Set("online", v.online != 0);
+      o.Set("blocked", v.blocked != 0);
+      o.Set("running", v.running != 0);
+      o.Set("cpuTime", static_cast<double>(v.cpu_time));
+      o.Set("cpu", v.cpu);
+      o.Set("cpumap", Bytes(env, out_[i].affinity));
+      a.Set(i, o);
+    }
+    deferred_.Resolve(a);
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<hv::Session> session_;
+  uint32_t domid_, maxId_, bits_;
+  std::vector<hv::VcpuState> out_;
+  bool failed_ = false;
+  hv::HvError error_{"", "", 0};
+};
+
 class Hypervisor : public Napi::ObjectWrap<Hypervisor> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -145,6 +201,7 @@ class Hypervisor : public Napi::ObjectWrap<Hypervisor> {
             InstanceMethod<&Hypervisor::SetMaxMem>("setMaxMem"),
             InstanceMethod<&Hypervisor::SetMaxVcpus>("setMaxVcpus"),
             InstanceMethod<&Hypervisor::VcpuInfo>("vcpuInfo"),
+            InstanceMethod<&Hypervisor::Vcpus>("vcpus"),
             InstanceMethod<&Hypervisor::GetVcpuAffinity>("getVcpuAffinity"),
             InstanceMethod<&Hypervisor::SetVcpuAffinity>("setVcpuAffinity"),
             InstanceMethod<&Hypervisor::GetCredit>("getCredit"),
@@ -320,6 +377,16 @@ class Hypervisor : public Napi::ObjectWrap<Hypervisor> {
     o.Set("cpuTime", static_cast<double>(v.cpu_time));
     o.Set("cpu", v.cpu);
     return o;
+  }
+
+  // vcpus(domid, maxVcpuId, nrBits) -> Promise<[{vcpu, …, cpumap: Uint8Array}]>
+  Napi::Value Vcpus(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    S(env);  // closed -> throw
+    auto* w = new VcpusWorker(env, session_, U32(info, 0), U32(info, 1), U32(info, 2));
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
   }
 
   // getVcpuAffinity(domid, vcpu, nrBits) -> Uint8Array bitmap

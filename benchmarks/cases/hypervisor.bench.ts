@@ -4,10 +4,16 @@
  *
  * - getdomaininfolist: HypervisorDriver.listDomains() (JS objects out) vs
  *   xc_domain_getinfolist(xch, 0, 256, buf) — the same 256-entry batch.
- * - getdomaininfo: HypervisorDriver.domainInfo(0) vs xc_domain_getinfo(xch, 0, 1, &info).
+ * - getdomaininfo: HypervisorDriver.domainInfo(0) vs xc_domain_getinfo_single (Xen 4.18
+ *   on) or xc_domain_getinfo(xch, 0, 1, &info) (4.17), whichever the release's
+ *   libxenctrl has (the C program says which).
+ * - event-loop hold: how long each synchronous HypervisorDriver call keeps the JS thread
+ *   (one call per sample, median and p99), against one C getdomaininfo hypercall. These
+ *   back the "sync or off the loop" choice documented in lib/hypervisor/index.ts.
  * Each sample is the mean of PER_SAMPLE back-to-back calls on both sides (the clock
  * itself is a system call in a Xen PV dom0), and rounds alternate between the two
- * sides so drift under emulation hits both.
+ * sides so drift under emulation hits both. Row names carry the Xen release: run.sh
+ * runs this once per release and merges the results.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -42,6 +48,9 @@ const hypervisor: BenchCase = {
     if (typeof bin !== 'string') return bin;
     const hv = HypervisorDriver.open();
     try {
+      const v = hv.version();
+      const release = `Xen ${v.major}.${v.minor}`;
+      let api = 'xc_domain_getinfo';
       const ref = { list: [] as number[], one: [] as number[] };
       const ours = { list: [] as number[], one: [] as number[] };
       let domains = 0;
@@ -52,7 +61,8 @@ const hypervisor: BenchCase = {
       }
       for (let r = 0; r < ROUNDS; r++) {
         const { stdout } = await run(bin, [String(ITER), String(PER_SAMPLE), String(BATCH), '0'], { maxBuffer: 64 << 20 });
-        const c = JSON.parse(stdout) as { domains: number; getinfolist: number[]; getinfo: number[] };
+        const c = JSON.parse(stdout) as { api?: string; domains: number; getinfolist: number[]; getinfo: number[] };
+        api = c.api ?? api;
         ref.list.push(...c.getinfolist);
         ref.one.push(...c.getinfo);
         domains = c.domains;
@@ -62,23 +72,46 @@ const hypervisor: BenchCase = {
           ours.one.push(...perCall(await sampleMicros(20, () => { for (let j = 0; j < PER_SAMPLE; j++) hv.domainInfo(0); })));
         }
       }
-      const row = (name: string, x: number[], y: number[], label: string): BenchRow => {
+      // Single calls as the event loop sees them: the whole synchronous call, once.
+      const holds: Array<[string, () => unknown]> = [
+        ['domainInfo(0)', () => hv.domainInfo(0)],
+        [`listDomains() (${hv.listDomainIds().length} domains)`, () => hv.listDomains()],
+        [`getVcpus(0) (${hv.domainInfo(0).nrVirtCpu} vcpus)`, () => hv.getVcpus(0)],
+        ['nodeInfo()', () => hv.nodeInfo()],
+        ['version()', () => hv.version()],
+        ['getSchedulerParams(0)', () => hv.getSchedulerParams(0)],
+      ];
+      // (getVcpus returns a promise: its hold is the part before the pool takes over)
+      const held: Array<readonly [string, number[]]> = [];
+      for (const [name, fn] of holds) {
+        for (let i = 0; i < 50; i++) await fn();
+        const us: number[] = [];
+        for (let i = 0; i < ITER; i++) {
+          const t0 = process.hrtime.bigint();
+          const p = fn();
+          us.push(Number(process.hrtime.bigint() - t0) / 1000);
+          await p;
+        }
+        held.push([name, us]);
+      }
+      const row = (name: string, x: number[], y: number[], label: string, goal = '≤ 1.1'): BenchRow => {
         const a = stats(x, 'µs/op');
         const b = stats(y, 'µs/op');
         return {
           suite: 'hypervisor',
-          name,
+          name: `${name}, ${release}`,
           xenvirt: a,
           reference: { ...b, label },
           ratio: a.median / b.median,
           better: 'lower',
-          goal: '≤ 1.1',
+          goal,
           note: `${domains} domain(s); mean of ${PER_SAMPLE} calls per sample; ${hv.interfaceInfo().hypercallBuffers} buffers`,
         };
       };
       return [
         row(`getdomaininfolist (${domains} domains, batch ${BATCH})`, ours.list, ref.list, 'xc_domain_getinfolist'),
-        row('getdomaininfo (dom0)', ours.one, ref.one, 'xc_domain_getinfo(…, 1)'),
+        row('getdomaininfo (dom0)', ours.one, ref.one, api),
+        ...held.map(([name, us]) => row(`event-loop hold: ${name}`, us, ref.one, `one ${api} call`, 'info')),
       ];
     } finally {
       hv.close();

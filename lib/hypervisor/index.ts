@@ -2,6 +2,15 @@
  * The hypervisor sub-driver: domain and host facts straight from Xen through
  * hypercalls (native/hypervisor.cc), in the units and names of the public API.
  *
+ * Sync or off the loop: a call that is one hypercall (domainInfo, pause, unpause,
+ * setMaxMemory, setMaxVcpus, pinVcpu, version, nodeInfo, scheduler parameters) runs on
+ * the JS thread — it takes microseconds, less than handing it to the libuv pool would
+ * cost. listDomains/listDomainIds are one hypercall per 256 domains and stay synchronous
+ * too. destroy (Xen continues it until the domain's memory is freed) and getVcpus (two
+ * hypercalls per vCPU) run on the libuv pool and return promises. The benchmark
+ * (benchmarks/cases/hypervisor.bench.ts, "event-loop hold" rows) measures each
+ * synchronous call's hold in dom0 on every Xen release the harness boots.
+ *
  * It knows domains only by id: names, UUID text and configuration live in XenStore and
  * libxl, which the unified Xen driver combines with this. Arguments are checked here so
  * every bad input gets a VirError with an exact message before any hypercall is made.
@@ -305,23 +314,23 @@ export class HypervisorDriver {
     return this.#cpuIds;
   }
 
-  /** Every vcpu of the domain with its state, time, current CPU and hard affinity. */
-  getVcpus(domid: number): VcpuInfo[] {
+  /**
+   * Every vcpu of the domain with its state, time, current CPU and hard affinity. Two
+   * hypercalls per vCPU, so they run off the event loop (one libuv pool job).
+   */
+  async getVcpus(domid: number): Promise<VcpuInfo[]> {
     const info = this.domainInfo(domid);
     const bits = this.#bitmapBits();
     const nrCpus = this.#maxCpus();
-    const out: VcpuInfo[] = [];
-    for (let v = 0; v <= info.maxVcpuId; v++) {
-      const r = this.#native.vcpuInfo(domid, v);
-      out.push({
-        number: v,
-        state: !r.online ? 'offline' : r.running ? 'running' : 'blocked',
-        cpuTime: r.cpuTime,
-        cpu: r.online ? r.cpu : -1,
-        cpumap: bitmapToCpus(this.#native.getVcpuAffinity(domid, v, bits), nrCpus),
-      });
-    }
-    return out;
+    if (info.maxVcpuId < 0) return [];
+    const raw = await this.#native.vcpus(domid, info.maxVcpuId, bits);
+    return raw.map((r) => ({
+      number: r.vcpu,
+      state: !r.online ? 'offline' : r.running ? 'running' : 'blocked',
+      cpuTime: r.cpuTime,
+      cpu: r.online ? r.cpu : -1,
+      cpumap: bitmapToCpus(r.cpumap, nrCpus),
+    }));
   }
 
   /** Restrict a vcpu to the given physical CPUs (CPU numbers). Returns what Xen applied. */

@@ -1,8 +1,8 @@
 /**
- * The surface native/hypervisor.cc adds to the addon, declared once. Units are Xen's
- * (pages, ns); lib/hypervisor/index.ts converts them for callers.
+ * Opening native/hypervisor.cc's Hypervisor and decoding its domain records. The
+ * addon's surface itself is declared in lib/native.ts.
  */
-import { native } from '../native.js';
+import { native, type KnownInterfaceVersion, type NativeHypervisor, type ProbeOptions } from '../native.js';
 import { ErrorCode, ErrorDomain, VirError } from '../errors.js';
 
 export interface RawDomainInfo {
@@ -61,88 +61,11 @@ export function decodeDomainRecord(buf: Float64Array, i: number): RawDomainInfo 
   };
 }
 
-export interface RawPhysinfo {
-  threadsPerCore: number;
-  coresPerSocket: number;
-  nrCpus: number;
-  maxCpuId: number;
-  nrNodes: number;
-  maxNodeId: number;
-  cpuKhz: number;
-  capabilities: number;
-  totalPages: number;
-  freePages: number;
-  scrubPages: number;
-  outstandingPages: number;
-  maxMfn: number;
-}
-
-export interface RawVcpuInfo {
-  vcpu: number;
-  online: boolean;
-  blocked: boolean;
-  running: boolean;
-  cpuTime: number;
-  cpu: number;
-}
-
-export interface InterfaceInfo {
-  sysctl: number;
-  domctl: number;
-  /** Struct layout set selected by the pair: 'v13' (4.13-4.15), 'v16', 'v17' (4.17 on). */
-  layout: string;
-  /** The table row's release(s), e.g. '4.19/4.20'. */
-  xen: string;
-  /** true from Xen 4.18 (domctl 0x16): getdomaininfo fails with ESRCH for a missing id. */
-  exactDomainInfo: boolean;
-  hypercallBuffers: '/dev/xen/hypercall' | 'mlock';
-}
-
-/** One row of native/hv_abi.h's interface version table. */
-export interface KnownInterfaceVersion {
-  xen: string;
-  sysctl: number;
-  domctl: number;
-  layout: string;
-  exactDomainInfo: boolean;
-}
-
-export interface ProbeOptions {
-  /** Interface versions to try instead of the build's table (tests use this). */
-  sysctlVersions?: number[];
-  domctlVersions?: number[];
-}
-
-export interface NativeHypervisor {
-  interfaceInfo(): InterfaceInfo;
-  version(): { major: number; minor: number; extra: string; capabilities: string };
-  physinfo(): RawPhysinfo;
-  schedId(): number;
-  /** Fills `out` with records of domains with id >= first; returns how many. */
-  domainInfoList(first: number, out: Float64Array): number;
-  /** Writes one record at out[0..15]; VIR_ERR_NO_DOMAIN when absent. */
-  domainInfo(domid: number, out: Float64Array): void;
-  pause(domid: number): void;
-  unpause(domid: number): void;
-  destroy(domid: number): Promise<void>;
-  setMaxMem(domid: number, kib: number): void;
-  setMaxVcpus(domid: number, max: number): void;
-  vcpuInfo(domid: number, vcpu: number): RawVcpuInfo;
-  getVcpuAffinity(domid: number, vcpu: number, nrBits: number): Uint8Array;
-  setVcpuAffinity(domid: number, vcpu: number, bitmap: Uint8Array): Uint8Array;
-  getCredit(domid: number, schedId: number): { weight: number; cap: number };
-  setCredit(domid: number, schedId: number, weight: number, cap: number): void;
-  close(): void;
-}
-
-interface HypervisorAddon {
-  Hypervisor?: new (probe?: ProbeOptions) => NativeHypervisor;
-  hvKnownVersions?: () => KnownInterfaceVersion[];
-}
+export type { RawPhysinfo, RawVcpuInfo, InterfaceInfo, KnownInterfaceVersion, ProbeOptions, NativeHypervisor } from '../native.js';
 
 /** Open privcmd and probe the interface versions (throws VirError). */
 export function openNativeHypervisor(probe?: ProbeOptions): NativeHypervisor {
-  const addon = native() as unknown as HypervisorAddon;
+  const addon = native();
   if (typeof addon.Hypervisor !== 'function') {
     throw new VirError('this build of the xenvirt addon has no hypervisor module; rebuild it with `npm run build:native`', {
       code: ErrorCode.NO_SUPPORT,
@@ -154,6 +77,5 @@ export function openNativeHypervisor(probe?: ProbeOptions): NativeHypervisor {
 
 /** The interface versions this build can speak (Xen release, sysctl, domctl). */
 export function knownInterfaceVersions(): KnownInterfaceVersion[] {
-  const addon = native() as unknown as HypervisorAddon;
-  return addon.hvKnownVersions?.() ?? [];
+  return native().hvKnownVersions?.() ?? [];
 }

@@ -41,6 +41,17 @@
 #   XQ_MEM=3072             MiB of RAM for the emulated machine
 #   XQ_DOM0_MEM=1536        MiB for dom0 (rest minus Xen overhead is free for domUs)
 #   XQ_SMP=2                vCPUs (machine and dom0)
+#   XQ_CPU=Nehalem          QEMU CPU model under TCG. Not 'max': with -cpu max, node
+#                           processes started in dom0 while a PV guest boots crashed in
+#                           9 of 10 tries (SIGSEGV, malloc corruption, before any of our
+#                           code ran); with Nehalem none did (test/xen/reliability.sh)
+#   XQ_TCG_THREAD=multi     TCG threading
+#   XQ_ROOTFS=              boot a Debian root filesystem instead of this host's Xen:
+#                           Xen from DIR/boot/xen-4.*-amd64.gz, the kernel from
+#                           DIR/boot/vmlinuz-*, modules from DIR/lib/modules (.ko.xz/.zst
+#                           unpacked into the initramfs), and DIR becomes dom0's root
+#                           (XQ_SHARE); code to run there must be copied into DIR first
+#                           (test/xen/releases.sh does; make DIR with make-trixie-rootfs.sh)
 #   XQ_TIMEOUT=900          seconds, whole run incl. COMMAND
 #   XQ_BOOT_TIMEOUT=300     seconds until dom0 must be ready (xenstored up)
 #   XQ_KVM_BOOT_TIMEOUT=120 same, for the KVM attempt of XQ_ACCEL=auto
@@ -71,7 +82,8 @@ XQ_BOOT_TIMEOUT=${XQ_BOOT_TIMEOUT:-300}
 XQ_KVM_BOOT_TIMEOUT=${XQ_KVM_BOOT_TIMEOUT:-120}
 XQ_RW_DIR=${XQ_RW_DIR:-}
 XQ_XENSTORED=${XQ_XENSTORED:-oxenstored}
-XQ_SHARE=${XQ_SHARE:-/}
+XQ_ROOTFS=${XQ_ROOTFS:-}
+XQ_SHARE=${XQ_SHARE:-${XQ_ROOTFS:-/}}
 XQ_STREAM=${XQ_STREAM:-0}
 XQ_VERBOSE=${XQ_VERBOSE:-0}
 XQ_LOG=${XQ_LOG:-}
@@ -79,7 +91,11 @@ XQ_XEN_ARGS=${XQ_XEN_ARGS:-}
 XQ_LINUX_ARGS=${XQ_LINUX_ARGS:-}
 # cache next to the project (gitignored .cache/), so CI can keep it between runs
 XQ_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-XQ_CACHE=${XQ_CACHE:-$XQ_REPO/.cache/xen-qemu/boot}
+if [ -n "$XQ_ROOTFS" ]; then
+  XQ_CACHE=${XQ_CACHE:-$XQ_REPO/.cache/xen-qemu/boot-$(basename "$XQ_ROOTFS")}
+else
+  XQ_CACHE=${XQ_CACHE:-$XQ_REPO/.cache/xen-qemu/boot}
+fi
 XQ_DEB_DIR=${XQ_DEB_DIR:-$XQ_REPO/.cache/xen-qemu/debs}
 
 say() { echo "run-in-dom0: $*" >&2; }
@@ -288,10 +304,81 @@ prepare_cache() {
   echo "$stamp" > "$XQ_CACHE/stamp"
 }
 
+
+# Decompress a bzImage's payload to a plain ELF vmlinux (Xen loads it without unpacking
+# it on every boot). payload = (setup_sects+1)*512 + payload_offset (boot protocol
+# header); Debian 6.1 compresses it with xz, 6.12 with zstd: picked by magic.
+unpack_vmlinux() {  # $1 = bzImage, $2 = output
+  local ss po off magic
+  ss=$(od -An -tu1 -j 0x1f1 -N1 "$1" | tr -d ' ')
+  po=$(od -An -tu4 -j 0x248 -N4 "$1" | tr -d ' ')
+  off=$(( (ss + 1) * 512 + po ))
+  magic=$(od -An -tx1 -j "$off" -N4 "$1" | tr -d ' ')
+  case "$magic" in
+    28b52ffd) command -v zstd >/dev/null && { tail -c +$((off + 1)) "$1" | zstd -dcq > "$2" 2>/dev/null || true; } ;;
+    # xz exits 1 because of the trailing size word; the output is complete
+    fd377a58) command -v xz >/dev/null && { tail -c +$((off + 1)) "$1" | xz -dc > "$2" 2>/dev/null || true; } ;;
+    1f8b*)    tail -c +$((off + 1)) "$1" | gzip -dc > "$2" 2>/dev/null || true ;;
+  esac
+  [ "$(head -c4 "$2" 2>/dev/null | od -An -c | tr -d ' ')" = '177ELF' ]
+}
+
+# Like prepare_cache, from a root filesystem: Xen and the kernel from DIR/boot, modules
+# read in place (DIR/lib/modules/<ver> has modules.dep); compressed modules are stored
+# plain in the initramfs, as busybox modprobe cannot be relied on to unpack them.
+prepare_cache_rootfs() {
+  local xgz vmlinuz stamp tmp kver MD
+  xgz=$(ls -1 "$XQ_ROOTFS"/boot/xen-4.*-amd64.gz 2>/dev/null | sort -V | tail -n1)
+  vmlinuz=$(ls -1 "$XQ_ROOTFS"/boot/vmlinuz-* 2>/dev/null | sort -V | tail -n1)
+  [ -n "$xgz" ] || die "no $XQ_ROOTFS/boot/xen-4.*-amd64.gz"
+  [ -n "$vmlinuz" ] || die "no $XQ_ROOTFS/boot/vmlinuz-*"
+  kver=${vmlinuz##*/vmlinuz-}
+  MD=$XQ_ROOTFS/lib/modules/$kver
+  [ -s "$MD/modules.dep" ] || die "no $MD/modules.dep"
+  stamp="$(basename "$xgz") $(basename "$vmlinuz") $(md5sum < "$0" | cut -c1-8)"
+  [ -f "$XQ_CACHE/stamp" ] && [ "$(cat "$XQ_CACHE/stamp")" = "$stamp" ] && return 0
+  say "building cache in $XQ_CACHE from $XQ_ROOTFS"
+  mkdir -p "$XQ_CACHE"
+  tmp=$(mktemp -d "$XQ_CACHE/.build.XXXXXX")
+  zcat "$xgz" > "$tmp/xen.elf"
+  if unpack_vmlinux "$vmlinuz" "$tmp/vmlinux"; then
+    mv "$tmp/vmlinux" "$tmp/kernel"
+  else
+    say "could not decompress the kernel, Xen will boot the bzImage"
+    cp "$vmlinuz" "$tmp/kernel"
+  fi
+  local R=$tmp/root m f
+  mkdir -p "$R"/{bin,sbin,proc,sys,dev,tmp,run,lib/modules/$kver}
+  cp "$BUSYBOX" "$R/bin/busybox"
+  for m in $("$BUSYBOX" --list); do [ "$m" = busybox ] || ln -s busybox "$R/bin/$m"; done
+  for m in modprobe poweroff reboot halt init; do ln -s ../bin/busybox "$R/sbin/$m"; done
+  for m in xenfs xen-privcmd xen-evtchn xen-gntdev xen-gntalloc xen-blkback xen-netback \
+           9p 9pnet_virtio virtio_pci overlay; do
+    for f in $(grep -E "/$m\.ko(\.xz|\.zst|\.gz)?:" "$MD/modules.dep" | tr -d ':'); do
+      mkdir -p "$R/lib/modules/$kver/$(dirname "$f")"
+      case "$f" in
+        *.ko.xz)  [ -e "$R/lib/modules/$kver/${f%.xz}" ] || xz -dc "$MD/$f" > "$R/lib/modules/$kver/${f%.xz}" ;;
+        *.ko.zst) [ -e "$R/lib/modules/$kver/${f%.zst}" ] || zstd -dcq "$MD/$f" > "$R/lib/modules/$kver/${f%.zst}" ;;
+        *.ko.gz)  [ -e "$R/lib/modules/$kver/${f%.gz}" ] || gzip -dc "$MD/$f" > "$R/lib/modules/$kver/${f%.gz}" ;;
+        *)        cp -n "$MD/$f" "$R/lib/modules/$kver/$f" ;;
+      esac
+    done
+  done
+  cp "$MD"/modules.{builtin,order} "$R/lib/modules/$kver/"
+  busybox depmod -b "$R" "$kver"
+  write_init "$R/init"; chmod 755 "$R/init"
+  (cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) > "$tmp/initrd.gz"
+  mv -f "$tmp/xen.elf" "$XQ_CACHE/xen"
+  mv -f "$tmp/kernel" "$XQ_CACHE/kernel"
+  mv -f "$tmp/initrd.gz" "$XQ_CACHE/initrd.gz"
+  rm -rf "$tmp"
+  echo "$stamp" > "$XQ_CACHE/stamp"
+}
+
 mkdir -p "$XQ_CACHE"
 exec 9>"$XQ_CACHE/.lock"
 flock 9           # serialise cache building between concurrent runs
-prepare_cache
+if [ -n "$XQ_ROOTFS" ]; then prepare_cache_rootfs; else prepare_cache; fi
 flock -u 9
 
 # ---------------------------------------------------------------------------
@@ -348,8 +435,8 @@ boot() {  # $1 = kvm|tcg ; sets QPID, returns when QEMU exited or timed out
     cpu="-accel kvm -cpu host"
   else
     # TCG: QEMU 7.2's SMAP emulation breaks Xen PV (dom0 dies with #PF[0001]
-    # in its first instructions) -> tell Xen not to use SMAP.
-    cpu="-accel tcg,thread=multi -cpu max"; xenargs+=" smap=0"
+    # in its first instructions) -> tell Xen not to use SMAP. CPU model: see XQ_CPU.
+    cpu="-accel tcg,thread=${XQ_TCG_THREAD:-multi} -cpu ${XQ_CPU:-Nehalem}"; xenargs+=" smap=0"
   fi
   xenargs+=" $XQ_XEN_ARGS"
   local linuxargs="console=hvc0 earlyprintk=xen quiet $XQ_LINUX_ARGS"
@@ -424,7 +511,7 @@ for accel in $accels; do
   BOOT_TIMEOUT=$XQ_BOOT_TIMEOUT
   [ "$accel" = kvm ] && [ "$XQ_ACCEL" = auto ] && BOOT_TIMEOUT=$XQ_KVM_BOOT_TIMEOUT
   rm -f "$IO"/{booted,ready,rc,stdout,stderr}
-  say "booting Xen + dom0 under QEMU ($accel, ${XQ_MEM}M, dom0 ${XQ_DOM0_MEM}M, $XQ_SMP vCPU)"
+  say "booting Xen + dom0 under QEMU ($accel${XQ_ROOTFS:+, root $XQ_ROOTFS}, cpu ${XQ_CPU:-Nehalem}, ${XQ_MEM}M, dom0 ${XQ_DOM0_MEM}M, $XQ_SMP vCPU)"
   boot "$accel"
   wrc=0; wait_qemu "$accel" || wrc=$?
   [ "$wrc" = 1 ] && timed_out=1

@@ -1,29 +1,38 @@
 #!/usr/bin/env bash
-# Runs inside dom0 (started by run.sh through boot-dom0.sh): the hypervisor benchmark
-# first, on a freshly booted dom0 with no other guests or daemons around, then the
-# suites. Exit status: the suites' (or the benchmark's if they passed).
-# A process killed by a signal means dom0 userland crashed: recorded as infrastructure.
+# Runs inside dom0 (started by run.sh through boot-dom0.sh), once per Xen release: the
+# hypervisor benchmark first, on a freshly booted dom0 with no other guests or daemons
+# around, then the suites. Exit status: the suites' (or the benchmark's if they passed).
+#
+# Crashes are failures, not infrastructure: every process started here loads the addon
+# (or runs code that does), so a signal, a V8 fatal error or a dead vitest worker is
+# written to $R/crash and fails the run even if a retry would pass. $R/started marks
+# that dom0 got this far, so run.sh never retries a run that loaded the addon.
 set -uo pipefail
 R=${XENVIRT_XEN_RESULTS:?}
 export XENVIRT_XC_BENCH=$R/xc-domaininfo
 
-note_signal() {  # $1 = what, $2 = status
+crashed() {  # $1 = what, $2 = exit status, $3 = output file (optional)
   if [ "$2" -gt 128 ] && [ "$2" -lt 160 ]; then
-    echo "$1 killed by signal $(( $2 - 128 )) in dom0" >> "$R/infra"
+    echo "$1 killed by signal $(( $2 - 128 )) in dom0" >> "$R/crash"
+  elif [ -n "${3:-}" ] && grep -q -e 'Worker exited unexpectedly' -e '^# Fatal error in' -e 'Segmentation fault' "$3"; then
+    echo "$1: a worker process crashed in dom0 ($(grep -m1 -e 'Worker exited unexpectedly' -e '^# Fatal error in' -e 'Segmentation fault' "$3"))" >> "$R/crash"
   fi
 }
 
+echo "$(date -u +%T) xen $(cat /sys/hypervisor/version/major).$(cat /sys/hypervisor/version/minor)$(cat /sys/hypervisor/version/extra) node $(node --version)" > "$R/started"
 : > "$R/summary"
 brc=0
 if { [ "${XENVIRT_XEN_BENCH:-1}" != 0 ] && [ $# -eq 0 ]; } || [ "${XENVIRT_XEN_BENCH:-}" = 1 ]; then
-  node --import tsx benchmarks/run.ts hypervisor
-  brc=$?
-  note_signal benchmark $brc
+  node --import tsx benchmarks/run.ts hypervisor 2>&1 | tee "$R/benchmark.out"
+  brc=${PIPESTATUS[0]}
+  crashed benchmark $brc "$R/benchmark.out"
   echo "benchmark: exit $brc" >> "$R/summary"
+  # every release writes benchmarks/results/hypervisor.json; run.sh merges these copies
+  [ $brc = 0 ] && cp benchmarks/results/hypervisor.json "$R/hypervisor.json"
 fi
 
-# One vitest process per suite file: a crash of dom0 userland then costs one file, not
-# the run, and each file's report is its own. Arguments select files by substring.
+# One vitest process per suite file: each file's report is its own, and a crash names
+# its file. Arguments select files by substring.
 files=()
 for f in test/xen/suites/*.xen.ts; do
   if [ $# -eq 0 ]; then files+=("$f"); continue; fi
@@ -35,17 +44,26 @@ done
 rc=0
 for f in "${files[@]}"; do
   name=$(basename "$f" .xen.ts)
+  t0=$SECONDS
   node node_modules/vitest/vitest.mjs run --config test/xen/vitest.xen.config.ts \
     --reporter=default --reporter=json --outputFile.json="$R/vitest-$name.json" "$f" 2>&1 | tee "$R/vitest-$name.out"
   frc=${PIPESTATUS[0]}
-  note_signal "vitest ($name)" $frc
-  # a test worker that died (V8 fatal error, signal) is dom0 userland crashing, which
-  # happens now and then under emulation: infrastructure, retried by run.sh
-  if grep -q -e 'Worker exited unexpectedly' -e '^# Fatal error in' "$R/vitest-$name.out"; then
-    echo "a vitest worker crashed in dom0 running $name" >> "$R/infra"
-  fi
-  echo "suite $name: exit $frc" >> "$R/summary"
+  crashed "vitest ($name)" $frc "$R/vitest-$name.out"
+  echo "suite $name: exit $frc ($((SECONDS - t0)) s)" >> "$R/summary"
   [ $rc = 0 ] && rc=$frc
 done
+
+# Processes the kernel saw die of a fault (suites' children too, e.g. a daemon they
+# started): node and anything else but Xen's own tools count as crashes of ours.
+busybox dmesg 2>/dev/null | grep -E 'segfault at|general protection|trap invalid opcode|traps: ' > "$R/dmesg-faults" || true
+while read -r line; do
+  comm=$(sed -nE 's/^(\[[^]]*\] *)?([^[ ]+)\[[0-9]+\].*/\2/p' <<< "$line")
+  case $comm in
+    xl|oxenstored|xenstored|xenconsoled|xen-init-dom0) echo "xen tool fault (not ours): $line" >> "$R/summary" ;;
+    *) echo "process fault in dom0: $line" >> "$R/crash" ;;
+  esac
+done < "$R/dmesg-faults"
+
 [ $rc = 0 ] && rc=$brc
+[ -s "$R/crash" ] && [ $rc = 0 ] && rc=1
 exit $rc

@@ -1,13 +1,13 @@
 /**
- * The hypervisor sub-driver against a real Xen 4.17 (inside the harness's dom0):
- * every answer is compared with what xl, an independent client, reports.
+ * The hypervisor sub-driver against a real Xen (inside the harness's dom0; run.sh boots
+ * 4.17 and 4.20): every answer is compared with what xl, an independent client, reports.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { HypervisorDriver } from '../../../lib/hypervisor/index.js';
+import { HypervisorDriver, isInterfaceUnsupported } from '../../../lib/hypervisor/index.js';
 import { VirError } from '../../../lib/errors.js';
 import { createTestGuest, inDom0, notInDom0Reason, waitFor, xl, xlInfo, xlList, xlListLong, xlVcpuList, type TestGuest } from '../helpers.js';
 
@@ -26,9 +26,19 @@ describe.skipIf(!here)('HypervisorDriver on real Xen', () => {
     hv?.close();
   });
 
-  it('detects the interface versions Xen 4.17 speaks', () => {
+  // Measured in dom0 (and in each release's public headers): what the probe must find.
+  const SPOKEN: Record<string, { sysctl: number; domctl: number; exactDomainInfo: boolean }> = {
+    '4.17': { sysctl: 0x15, domctl: 0x15, exactDomainInfo: false },
+    '4.20': { sysctl: 0x15, domctl: 0x17, exactDomainInfo: true },
+  };
+
+  it('detects the interface versions the running Xen speaks', async () => {
+    const info = await xlInfo();
+    const release = `${info.xen_major}.${info.xen_minor}`;
+    expect(Object.keys(SPOKEN)).toContain(release);
     const i = hv.interfaceInfo();
-    expect(i).toMatchObject({ sysctl: 0x15, domctl: 0x15, layout: 'v17' });
+    expect(i).toMatchObject({ ...SPOKEN[release], layout: 'v17' });
+    expect(i.xen.split('/')).toContain(release);
     expect(i.hypercallBuffers).toBe('/dev/xen/hypercall');
   });
 
@@ -95,7 +105,7 @@ describe.skipIf(!here)('HypervisorDriver on real Xen', () => {
     const t1 = hv.domainInfo(g.domid).cpuTime;
     expect(t0).toBeGreaterThan(0);
     expect(t1).toBeGreaterThan(t0);
-    const vcpus = hv.getVcpus(g.domid);
+    const vcpus = await hv.getVcpus(g.domid);
     expect(vcpus.map((v) => v.number)).toEqual([0, 1]);
     expect(vcpus.reduce((s, v) => s + v.cpuTime, 0)).toBeLessThanOrEqual(hv.domainInfo(g.domid).cpuTime);
   });
@@ -126,12 +136,12 @@ describe.skipIf(!here)('HypervisorDriver on real Xen', () => {
     expect(hv.pinVcpu(g.domid, 0, [target])).toEqual([target]);
     const row = (await xlVcpuList(g.domid)).find((r) => r.vcpu === 0)!;
     expect(row.hard).toBe(String(target));
-    expect(hv.getVcpus(g.domid)[0]!.cpumap).toEqual([target]);
+    expect((await hv.getVcpus(g.domid))[0]!.cpumap).toEqual([target]);
     // back to every CPU
     const all = Array.from({ length: cpus }, (_, i) => i);
     hv.pinVcpu(g.domid, 0, all);
     expect((await xlVcpuList(g.domid)).find((r) => r.vcpu === 0)!.hard).toBe('all');
-    expect(hv.getVcpus(g.domid)[0]!.cpumap).toEqual(all);
+    expect((await hv.getVcpus(g.domid))[0]!.cpumap).toEqual(all);
   });
 
   it('max_mem changes what Xen enforces (seen by Xen’s own domain dump)', async () => {
@@ -165,7 +175,8 @@ describe.skipIf(!here)('HypervisorDriver on real Xen', () => {
   it('unknown domid gives VIR_ERR_NO_DOMAIN', async () => {
     const free = 0x7fef;
     expect(hv.listDomainIds()).not.toContain(free);
-    for (const call of [() => hv.domainInfo(free), () => hv.getVcpus(free), () => hv.setMaxMemory(free, 131072)]) {
+    await expect(hv.getVcpus(free)).rejects.toMatchObject({ code: 'VIR_ERR_NO_DOMAIN', domain: 'VIR_FROM_XEN' });
+    for (const call of [() => hv.domainInfo(free), () => hv.setMaxMemory(free, 131072)]) {
       let err: unknown;
       try {
         call();
@@ -219,21 +230,34 @@ describe.skipIf(!here)('HypervisorDriver on real Xen', () => {
     guest = undefined;
   });
 
-  it('a hypervisor that refuses every known interface version gives VIR_ERR_XEN_CALL naming it', () => {
-    let err: any;
-    try {
-      HypervisorDriver.open({ domctlVersions: [0x7e] });
-    } catch (e) {
-      err = e;
+  it('a hypervisor that refuses every known interface version gives a distinct error naming it', async () => {
+    const info = await xlInfo();
+    const release = `${info.xen_major}.${info.xen_minor}`;
+    // the versions of the other releases, which this Xen refuses (4.20 refuses 0x15, 0x16)
+    const others = release === '4.17' ? [0x17, 0x16] : [0x15, 0x16];
+    for (const probe of [{ domctlVersions: others }, { sysctlVersions: [0x7e] }]) {
+      let err: any;
+      try {
+        HypervisorDriver.open(probe);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(VirError);
+      expect(isInterfaceUnsupported(err)).toBe(true);
+      expect(err).toMatchObject({ code: 'VIR_ERR_XEN_CALL', domain: 'VIR_FROM_XEN', reason: 'interface-unsupported', xenVersion: release });
+      expect(err.message).toContain(`Xen ${release}`);
+      expect(err.cause).toMatchObject({ code: 'EACCES', errno: 13, path: '/dev/xen/privcmd' });
+      if (probe.domctlVersions) {
+        expect(err.triedDomctl).toEqual(others);
+        expect(err.message).toContain(`refuses every domctl interface version tried (${others.map((v) => `0x${v.toString(16)}`).join(', ')}`);
+      } else {
+        expect(err.triedSysctl).toEqual([0x7e]);
+        expect(err.message).toContain('sysctl');
+      }
     }
-    expect(err).toBeInstanceOf(VirError);
-    expect(err.code).toBe('VIR_ERR_XEN_CALL');
-    expect(err.message).toContain('Xen 4.17');
-    expect(err.message).toContain('0x7e');
-    expect(err.message).toContain('domctl');
   });
 
-  it('survives many calls interleaved with full garbage collections (memory safety)', () => {
+  it('survives many calls interleaved with full garbage collections (memory safety)', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
     const ids = hv.listDomainIds();
@@ -242,7 +266,7 @@ describe.skipIf(!here)('HypervisorDriver on real Xen', () => {
       for (let i = 0; i < 200; i++) {
         seen += hv.listDomains().length;
         hv.domainInfo(0);
-        hv.getVcpus(0);
+        await hv.getVcpus(0);
         hv.version();
       }
       gc();
