@@ -131,8 +131,10 @@ export interface NativeHypervisor {
   schedId(): number;
   /** Fills `out` (16 doubles per domain) with domains with id >= first; returns how many. */
   domainInfoList(first: number, out: Float64Array): number;
-  /** Writes one record at out[0..15]; VIR_ERR_NO_DOMAIN when absent. */
-  domainInfo(domid: number, out: Float64Array): void;
+  /** Writes one record at out[0..15] (default: the bound record); VIR_ERR_NO_DOMAIN when absent. */
+  domainInfo(domid: number, out?: Float64Array): void;
+  /** The record domainInfo(domid) fills from now on (checked once, kept alive). */
+  bindRecord(out: Float64Array): void;
   pause(domid: number): void;
   unpause(domid: number): void;
   destroy(domid: number): Promise<void>;

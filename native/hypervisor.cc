@@ -195,6 +195,7 @@ class Hypervisor : public Napi::ObjectWrap<Hypervisor> {
             InstanceMethod<&Hypervisor::SchedId>("schedId"),
             InstanceMethod<&Hypervisor::DomainInfoList>("domainInfoList"),
             InstanceMethod<&Hypervisor::DomainInfo>("domainInfo"),
+            InstanceMethod<&Hypervisor::BindRecord>("bindRecord"),
             InstanceMethod<&Hypervisor::Pause>("pause"),
             InstanceMethod<&Hypervisor::Unpause>("unpause"),
             InstanceMethod<&Hypervisor::Destroy>("destroy"),
@@ -315,13 +316,29 @@ class Hypervisor : public Napi::ObjectWrap<Hypervisor> {
     return Napi::Number::New(env, static_cast<double>(list_.size()));
   }
 
-  // domainInfo(domid, out: Float64Array) -> writes one record
+  // bindRecord(out: Float64Array): the record domainInfo(domid) writes to from now on.
+  // Checked and pinned once, so the hot call does no typed-array work.
+  Napi::Value BindRecord(const Napi::CallbackInfo& info) {
+    size_t cap = 0;
+    double* out = Records(info, 0, &cap);
+    if (cap < 1) throw Napi::RangeError::New(info.Env(), "record buffer too small");
+    record_ = out;
+    recordRef_ = Napi::Persistent(info[0].As<Napi::Object>());  // keeps its memory alive
+    return info.Env().Undefined();
+  }
+
+  // domainInfo(domid[, out: Float64Array]) -> writes one record to `out` or the bound one
   Napi::Value DomainInfo(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     uint32_t domid = U32(info, 0);
-    size_t cap = 0;
-    double* out = Records(info, 1, &cap);
-    if (cap < 1) throw Napi::RangeError::New(env, "record buffer too small");
+    double* out = record_;
+    if (info.Length() > 1) {
+      size_t cap = 0;
+      out = Records(info, 1, &cap);
+      if (cap < 1) throw Napi::RangeError::New(env, "record buffer too small");
+    } else if (out == nullptr) {
+      throw Napi::TypeError::New(env, "no record buffer: pass one or call bindRecord first");
+    }
     hv::v17::DomainInfo d = Call(env, [&](hv::Session& s) { return s.DomainInfo(domid); });
     PutDomainRecord(out, d);
     return env.Undefined();
@@ -439,6 +456,8 @@ class Hypervisor : public Napi::ObjectWrap<Hypervisor> {
 
   std::shared_ptr<hv::Session> session_;
   std::vector<hv::v17::DomainInfo> list_;  // reused by domainInfoList (JS thread only)
+  double* record_ = nullptr;               // bindRecord's buffer
+  Napi::ObjectReference recordRef_;
 };
 
 // Field offsets of the structs in hv_abi.h, for the header cross-check test.

@@ -23,6 +23,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { sampleMicros, stats, type BenchCase, type BenchRow } from '../harness.js';
 import { HypervisorDriver } from '../../lib/hypervisor/index.js';
+import { DOMAIN_RECORD_LEN, openNativeHypervisor, type NativeHypervisor } from '../../lib/hypervisor/native-hypervisor.js';
 
 const run = promisify(execFile);
 const ITER = Number(process.env.XENVIRT_HV_BENCH_ITER ?? 200);
@@ -47,12 +48,17 @@ const hypervisor: BenchCase = {
     const bin = await referenceBinary();
     if (typeof bin !== 'string') return bin;
     const hv = HypervisorDriver.open();
+    let raw: NativeHypervisor | undefined;
     try {
       const v = hv.version();
       const release = `Xen ${v.major}.${v.minor}`;
       let api = 'xc_domain_getinfo';
       const ref = { list: [] as number[], one: [] as number[] };
-      const ours = { list: [] as number[], one: [] as number[] };
+      const ours = { list: [] as number[], one: [] as number[], raw: [] as number[] };
+      // The addon call alone (no decoding into an object): splits our cost between the
+      // N-API boundary and the JavaScript side.
+      raw = openNativeHypervisor();
+      raw.bindRecord(new Float64Array(DOMAIN_RECORD_LEN));
       let domains = 0;
       // warm-up of our side (JIT, lazily allocated list buffer)
       for (let i = 0; i < 200; i++) {
@@ -70,6 +76,7 @@ const hypervisor: BenchCase = {
         for (let i = 0; i < ITER; i += 20) {
           ours.list.push(...perCall(await sampleMicros(20, () => { for (let j = 0; j < PER_SAMPLE; j++) hv.listDomains(); })));
           ours.one.push(...perCall(await sampleMicros(20, () => { for (let j = 0; j < PER_SAMPLE; j++) hv.domainInfo(0); })));
+          ours.raw.push(...perCall(await sampleMicros(20, () => { for (let j = 0; j < PER_SAMPLE; j++) raw!.domainInfo(0); })));
         }
       }
       // Single calls as the event loop sees them: the whole synchronous call, once.
@@ -111,10 +118,12 @@ const hypervisor: BenchCase = {
       return [
         row(`getdomaininfolist (${domains} domains, batch ${BATCH})`, ours.list, ref.list, 'xc_domain_getinfolist'),
         row('getdomaininfo (dom0)', ours.one, ref.one, api),
+        row('getdomaininfo (dom0), addon call only, no decoding', ours.raw, ref.one, api, 'info'),
         ...held.map(([name, us]) => row(`event-loop hold: ${name}`, us, ref.one, `one ${api} call`, 'info')),
       ];
     } finally {
       hv.close();
+      raw?.close();
     }
   },
 };

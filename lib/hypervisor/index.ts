@@ -181,6 +181,7 @@ export class HypervisorDriver {
 
   private constructor(hv: NativeHypervisor) {
     this.#hv = hv;
+    hv.bindRecord(this.#one);
   }
 
   /**
@@ -264,7 +265,7 @@ export class HypervisorDriver {
 
   /** One domain; VIR_ERR_NO_DOMAIN when no domain has this id. */
   domainInfo(domid: number): HvDomainInfo {
-    this.#native.domainInfo(checkDomid(domid), this.#one);
+    this.#native.domainInfo(checkDomid(domid));
     return toDomainInfo(this.#one, 0, this.#uuids);
   }
 

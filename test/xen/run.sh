@@ -68,6 +68,9 @@ RESULTS=$(realpath "$(mktemp -d "$BASE/results/run.XXXXXX")")
 chmod 755 "$RESULTS"
 ln -sfn "$RESULTS" "$BASE/results/latest"
 ls -1dt "$BASE"/results/run.* 2>/dev/null | tail -n +6 | xargs -r rm -rf   # keep five
+# One copy of the addon for every release, taken now: a host rebuild during the run
+# must change neither what one dom0 has mapped nor which build the next release gets.
+cp "$addon" "$RESULTS/xenvirt.node"
 XENVIRT_XEN_COLLECT=1 node node_modules/vitest/vitest.mjs list --config test/xen/vitest.xen.config.ts \
   --json="$RESULTS/declared.json" >/dev/null 2>"$RESULTS/declared.err" ||
   { say "cannot list the suites' tests:"; cat "$RESULTS/declared.err" >&2; exit 1; }
@@ -95,10 +98,9 @@ for rel in $RELEASES; do
   if [ "$bench" = 1 ] && ! xen_release_build_reference "$R/xc-domaininfo"; then
     note "Xen $rel: FAILURE: cannot build benchmarks/hypervisor/xc-domaininfo.c"; failed=1; continue
   fi
-  # dom0 loads a private copy of the addon (lib/native.ts honours XENVIRT_NATIVE_PATH): a
-  # rebuild on the host during the run must not change code dom0 processes have mapped.
-  # The same build for every release, copied where that dom0 can see it.
-  cp "$addon" "$R/xenvirt.node"
+  # dom0 loads that copy (lib/native.ts honours XENVIRT_NATIVE_PATH), placed where this
+  # release's dom0 can see it.
+  cp "$RESULTS/xenvirt.node" "$R/xenvirt.node"
   export XENVIRT_NATIVE_PATH=$R/xenvirt.node
   export XENVIRT_XEN_RESULTS=$R XENVIRT_XEN_BENCH=$bench
   export XQ_RW_DIR="$R $REPO/benchmarks/results"
