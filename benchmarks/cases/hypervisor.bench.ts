@@ -1,13 +1,13 @@
 /**
- * Hypervisor queries: xenvirt's HypervisorDriver vs libxenctrl (C) in the same dom0 and
+ * Hypervisor queries: xenvirt's XenHypercalls vs libxenctrl (C) in the same dom0 and
  * the same run. Only meaningful inside Xen's dom0: `npm run test:xen` runs it there.
  *
- * - getdomaininfolist: HypervisorDriver.listDomains() (JS objects out) vs
+ * - getdomaininfolist: XenHypercalls.listDomains() (JS objects out) vs
  *   xc_domain_getinfolist(xch, 0, 256, buf) — the same 256-entry batch.
- * - getdomaininfo: HypervisorDriver.domainInfo(0) vs xc_domain_getinfo_single (Xen 4.18
+ * - getdomaininfo: XenHypercalls.domainInfo(0) vs xc_domain_getinfo_single (Xen 4.18
  *   on) or xc_domain_getinfo(xch, 0, 1, &info) (4.17), whichever the release's
  *   libxenctrl has (the C program says which).
- * - event-loop hold: how long each synchronous HypervisorDriver call keeps the JS thread
+ * - event-loop hold: how long each synchronous XenHypercalls call keeps the JS thread
  *   (one call per sample, median and p99), against one C getdomaininfo hypercall. These
  *   back the "sync or off the loop" choice documented in lib/hypervisor/index.ts.
  * Each sample is the mean of PER_SAMPLE back-to-back calls on both sides (the clock
@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { sampleMicros, stats, type BenchCase, type BenchRow } from '../harness.js';
-import { HypervisorDriver } from '../../lib/hypervisor/index.js';
+import { XenHypercalls } from '../../lib/hypervisor/index.js';
 import { DOMAIN_RECORD_LEN, openNativeHypervisor, type NativeHypervisor } from '../../lib/hypervisor/native-hypervisor.js';
 
 const run = promisify(execFile);
@@ -47,7 +47,7 @@ const hypervisor: BenchCase = {
     if (!existsSync('/dev/xen/privcmd')) return { skipped: 'not in a Xen dom0 (no /dev/xen/privcmd); `npm run test:xen` runs this inside one' };
     const bin = await referenceBinary();
     if (typeof bin !== 'string') return bin;
-    const hv = HypervisorDriver.open();
+    const hv = XenHypercalls.open();
     let raw: NativeHypervisor | undefined;
     try {
       const v = hv.version();

@@ -24,11 +24,11 @@ export { stateFromFlags, DomainFlag, shutdownReason } from './state.js';
 export { knownInterfaceVersions } from './native-hypervisor.js';
 export type { ProbeOptions, InterfaceInfo, KnownInterfaceVersion } from './native-hypervisor.js';
 
-/** `reason` of the VirError HypervisorDriver.open() throws when Xen speaks no known version. */
+/** `reason` of the VirError XenHypercalls.open() throws when Xen speaks no known version. */
 export const INTERFACE_UNSUPPORTED = 'interface-unsupported';
 
 /**
- * The error HypervisorDriver.open() throws when the running Xen refuses every domctl or
+ * The error XenHypercalls.open() throws when the running Xen refuses every domctl or
  * sysctl interface version this build knows (a Xen release newer than the build's table).
  * It is a VirError with code VIR_ERR_XEN_CALL, domain VIR_FROM_XEN, and:
  * - `reason`: 'interface-unsupported' (test with isInterfaceUnsupported());
@@ -170,7 +170,13 @@ function bitmapToCpus(map: Uint8Array, nrCpus: number): number[] {
   return out;
 }
 
-export class HypervisorDriver {
+/**
+ * Xen's hypercall interface for one process: privcmd, the probed interface versions and
+ * one method per domctl/sysctl xenvirt uses. (Not a libvirt driver table: that is
+ * lib/driver.ts's HypervisorDriver; lib/drivers/xen/hypervisor-subdriver.ts adapts this
+ * class to it.)
+ */
+export class XenHypercalls {
   #hv: NativeHypervisor | undefined;
   #cpuBits: number | undefined;
   #cpuIds: number | undefined;
@@ -190,8 +196,8 @@ export class HypervisorDriver {
    * InterfaceUnsupportedError (VIR_ERR_XEN_CALL, reason 'interface-unsupported', naming
    * the release and the versions tried) when Xen speaks none this build knows.
    */
-  static open(probe?: ProbeOptions): HypervisorDriver {
-    return new HypervisorDriver(openNativeHypervisor(probe));
+  static open(probe?: ProbeOptions): XenHypercalls {
+    return new XenHypercalls(openNativeHypervisor(probe));
   }
 
   get #native(): NativeHypervisor {
@@ -385,3 +391,9 @@ export class HypervisorDriver {
     this.#hv = undefined;
   }
 }
+
+/**
+ * @deprecated the old name of XenHypercalls, which clashed with lib/driver.ts's
+ * HypervisorDriver (the libvirt driver table). Kept until every importer has moved.
+ */
+export { XenHypercalls as HypervisorDriver };

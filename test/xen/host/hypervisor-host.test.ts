@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { HypervisorDriver, stateFromFlags, DomainFlag, isInterfaceUnsupported } from '../../../lib/hypervisor/index.js';
+import { XenHypercalls, stateFromFlags, DomainFlag, isInterfaceUnsupported } from '../../../lib/hypervisor/index.js';
 import { DOMAIN_RECORD_LEN, decodeDomainRecord } from '../../../lib/hypervisor/native-hypervisor.js';
 import { VirError } from '../../../lib/errors.js';
 
@@ -51,11 +51,11 @@ describe('decodeDomainRecord', () => {
 
 // On a machine that is not a Xen dom0 the real device is absent: this is the real
 // failure path, not a simulation.
-describe.skipIf(existsSync('/dev/xen/privcmd'))('HypervisorDriver.open outside Xen', () => {
+describe.skipIf(existsSync('/dev/xen/privcmd'))('XenHypercalls.open outside Xen', () => {
   it('throws VIR_ERR_NO_XEN with a clear message and the errno', () => {
     let err: unknown;
     try {
-      HypervisorDriver.open();
+      XenHypercalls.open();
     } catch (e) {
       err = e;
     }

@@ -7,19 +7,19 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { HypervisorDriver, isInterfaceUnsupported } from '../../../lib/hypervisor/index.js';
+import { XenHypercalls, isInterfaceUnsupported } from '../../../lib/hypervisor/index.js';
 import { VirError } from '../../../lib/errors.js';
 import { createTestGuest, inDom0, notInDom0Reason, waitFor, xl, xlInfo, xlList, xlListLong, xlVcpuList, type TestGuest } from '../helpers.js';
 
 const here = inDom0();
 if (!here) console.warn(`hypervisor.xen: skipped (${notInDom0Reason})`);
 
-describe.skipIf(!here)('HypervisorDriver on real Xen', () => {
-  let hv: HypervisorDriver;
+describe.skipIf(!here)('XenHypercalls on real Xen', () => {
+  let hv: XenHypercalls;
   let guest: TestGuest | undefined;
 
   beforeAll(() => {
-    hv = HypervisorDriver.open();
+    hv = XenHypercalls.open();
   });
   afterAll(async () => {
     await guest?.destroy();
@@ -238,7 +238,7 @@ describe.skipIf(!here)('HypervisorDriver on real Xen', () => {
     for (const probe of [{ domctlVersions: others }, { sysctlVersions: [0x7e] }]) {
       let err: any;
       try {
-        HypervisorDriver.open(probe);
+        XenHypercalls.open(probe);
       } catch (e) {
         err = e;
       }
@@ -276,13 +276,13 @@ describe.skipIf(!here)('HypervisorDriver on real Xen', () => {
   });
 
   it('closed driver refuses calls with VIR_ERR_INVALID_CONN', () => {
-    const other = HypervisorDriver.open();
+    const other = XenHypercalls.open();
     other.close();
     expect(() => other.listDomainIds()).toThrow(expect.objectContaining({ code: 'VIR_ERR_INVALID_CONN' }));
   });
 });
 
-describe.skipIf(!here)('HypervisorDriver without privilege', () => {
+describe.skipIf(!here)('XenHypercalls without privilege', () => {
   it('a non-root process gets a clear VIR_ERR_NO_XEN, not a crash', async () => {
     // Plain node (no TypeScript loader: it costs ~20 s under emulation) loading the same
     // addon the driver uses, with an error class standing in for VirError.
