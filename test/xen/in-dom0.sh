@@ -57,7 +57,7 @@ done
 # started): node and anything else but Xen's own tools count as crashes of ours.
 busybox dmesg 2>/dev/null | grep -E 'segfault at|general protection|trap invalid opcode|traps: ' > "$R/dmesg-faults" || true
 while read -r line; do
-  comm=$(sed -nE 's/^(\[[^]]*\] *)?([^[ ]+)\[[0-9]+\].*/\2/p' <<< "$line")
+  comm=$(sed -nE 's/^(\[[^]]*\] *)?(traps: *)?([^[ ]+)\[[0-9]+\].*/\3/p' <<< "$line")
   case $comm in
     xl|oxenstored|xenstored|xenconsoled|xen-init-dom0) echo "xen tool fault (not ours): $line" >> "$R/summary" ;;
     *) echo "process fault in dom0: $line" >> "$R/crash" ;;
