@@ -42,7 +42,21 @@ const one = new Float64Array(16);
 const many = new Float64Array(16 * 8);
 const p = hv.physinfo();
 const bits = (Math.floor(p.maxCpuId / 8) + 1) * 8;
+const bound = new Float64Array(16);
+hv.bindRecord(bound);
 for (let i = 0; i < rounds; i++) {
+  hv.domainInfo(guest);
+  if (bound[0] !== guest) throw new Error(`bound record holds domain ${bound[0]}, not ${guest}`);
+  const vs = await hv.vcpus(guest, 0, bits);
+  if (vs.length !== 1 || !(vs[0].cpumap instanceof Uint8Array)) throw new Error('vcpus() answered wrongly');
+  await hv.vcpus(0x7fef, 0, bits).then(
+    () => {
+      throw new Error('vcpus of a missing domain resolved');
+    },
+    (e) => {
+      if (e.code !== 'VIR_ERR_NO_DOMAIN') throw e;
+    },
+  );
   hv.version();
   hv.physinfo();
   hv.schedId();
