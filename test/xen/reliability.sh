@@ -9,7 +9,10 @@ REPO=$PWD
 . test/xen/releases.sh
 RELEASES=$(xen_releases) || exit 1
 ROUNDS=${1:-20}
-npm run --silent build:native >/dev/null || exit 1
+addon=build/Release/xenvirt.node
+if [ ! -f "$addon" ] || [ -n "$(find native -newer "$addon" -name '*.cc' -o -newer "$addon" -name '*.h' | head -n1)" ]; then
+  npm run --silent build:native >/dev/null || exit 1
+fi
 BASE=$REPO/.cache/xen-qemu
 mkdir -p "$BASE/results"
 exec 8>"$BASE/run.lock"
@@ -19,7 +22,7 @@ chmod 755 "$OUT"
 rc=0
 for rel in $RELEASES; do
   xen_release_prepare "$rel" "$REPO" && xen_release_sync_tree "$REPO" || { rc=1; continue; }
-  cp build/Release/xenvirt.node "$OUT/xenvirt-$rel.node"
+  cp "$addon" "$OUT/xenvirt-$rel.node"
   XENVIRT_NATIVE_PATH=$OUT/xenvirt-$rel.node XQ_RW_DIR=$OUT XQ_TIMEOUT=${XQ_TIMEOUT:-1500} \
     bash test/xen/boot-dom0.sh bash test/xen/node-during-guest-boot.sh "$ROUNDS" 2>&1 | tee "$OUT/xen-$rel.log"
   r=${PIPESTATUS[0]}
