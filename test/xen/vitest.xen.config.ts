@@ -9,8 +9,11 @@ export default defineConfig({
     // time so they do not starve each other.
     fileParallelism: false,
     pool: 'forks',
-    testTimeout: 120_000,
-    hookTimeout: 180_000,
+    // Defaults for a loaded 2-core machine under emulation (a guest create is 3-15 s,
+    // node start 2-20 s there); a test or hook that does more passes its own timeout,
+    // sized by what it does.
+    testTimeout: 180_000,
+    hookTimeout: 300_000,
   },
   // dom0 writes to a RAM overlay of the host tree; keep vite's cache with the results.
   cacheDir: process.env.XENVIRT_XEN_RESULTS ? `${process.env.XENVIRT_XEN_RESULTS}/vite-cache` : undefined,
