@@ -122,7 +122,8 @@ export interface ProbeOptions {
 
 /**
  * Every method is synchronous (one hypercall, a few µs) except destroy, which Xen may
- * continue many times, and vcpus, two hypercalls per vCPU: both run on the libuv pool.
+ * continue many times, and vcpus, two hypercalls per vCPU: both run on the libuv pool
+ * (vcpusSync is vcpus on the JS thread, for a few vCPUs).
  */
 export interface NativeHypervisor {
   interfaceInfo(): InterfaceInfo;
@@ -143,6 +144,8 @@ export interface NativeHypervisor {
   vcpuInfo(domid: number, vcpu: number): RawVcpuInfo;
   /** vCPUs 0..maxVcpuId with their hard affinity (bitmap of nrBits bits), off the loop. */
   vcpus(domid: number, maxVcpuId: number, nrBits: number): Promise<Array<RawVcpuInfo & { cpumap: Uint8Array }>>;
+  /** The same on the JS thread: cheaper than a pool round trip for a few vCPUs. */
+  vcpusSync(domid: number, maxVcpuId: number, nrBits: number): Array<RawVcpuInfo & { cpumap: Uint8Array }>;
   getVcpuAffinity(domid: number, vcpu: number, nrBits: number): Uint8Array;
   setVcpuAffinity(domid: number, vcpu: number, bitmap: Uint8Array): Uint8Array;
   getCredit(domid: number, schedId: number): { weight: number; cap: number };

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 namespace xenvirt {
 namespace hv {
@@ -98,6 +99,26 @@ std::string KnownVersionsText(bool domctl) {
   }
   return s;
 }
+
+// The worker page if free, else a page of its own for this call.
+class Session::WorkerBuffer {
+ public:
+  explicit WorkerBuffer(Session& s) : lock_(s.workerMu_, std::try_to_lock) {
+    if (lock_.owns_lock()) {
+      if (!s.workerBuf_) s.workerBuf_ = s.privcmd_.Alloc(kCallBufferBytes);
+      buf_ = s.workerBuf_.get();
+    } else {
+      own_ = s.privcmd_.Alloc(kCallBufferBytes);
+      buf_ = own_.get();
+    }
+  }
+  HypercallBuffer& operator*() { return *buf_; }
+
+ private:
+  std::unique_lock<std::mutex> lock_;
+  std::unique_ptr<HypercallBuffer> own_;
+  HypercallBuffer* buf_ = nullptr;
+};
 
 Session::Session(const ProbeOptions& probe) {
   buf_ = privcmd_.Alloc(kCallBufferBytes);
@@ -319,8 +340,8 @@ void Session::Unpause(uint32_t domid) {
 }
 
 void Session::Destroy(uint32_t domid) {
-  // Own buffer: this runs on a worker thread while the JS thread may use buf_.
-  std::unique_ptr<HypercallBuffer> b = privcmd_.Alloc(kCallBufferBytes);
+  // A pool thread: not buf_, which the JS thread may be using.
+  WorkerBuffer b(*this);
   long r;
   do {
     // Xen returns EAGAIN while it is still tearing the domain down; ask again.
@@ -360,14 +381,16 @@ v17::GetVcpuInfo Session::VcpuInfo(uint32_t domid, uint32_t vcpu) {
   return d.u.getvcpuinfo;
 }
 
-std::vector<VcpuState> Session::Vcpus(uint32_t domid, uint32_t maxVcpuId, uint32_t nrBits) {
+std::vector<VcpuState> Session::Vcpus(uint32_t domid, uint32_t maxVcpuId, uint32_t nrBits,
+                                      bool onWorker) {
   size_t bytes = (nrBits + 7) / 8;
   if (bytes == 0 || bytes > kMaxBitmapBytes) {
     throw HvError{"VIR_ERR_INVALID_ARG", "cpu bitmap size out of range", 0};
   }
-  // Own buffer: this runs on a worker thread while the JS thread may use buf_.
-  std::unique_ptr<HypercallBuffer> b = privcmd_.Alloc(kCallBufferBytes);
-  auto* map = static_cast<uint8_t*>(b->data()) + kBitmapOffset;
+  std::optional<WorkerBuffer> wb;
+  if (onWorker) wb.emplace(*this);
+  HypercallBuffer& b = onWorker ? **wb : *buf_;
+  auto* map = static_cast<uint8_t*>(b.data()) + kBitmapOffset;
   std::vector<VcpuState> out;
   out.reserve(maxVcpuId + 1);
   for (uint32_t v = 0; v <= maxVcpuId; v++) {
@@ -376,7 +399,7 @@ std::vector<VcpuState> Session::Vcpus(uint32_t domid, uint32_t maxVcpuId, uint32
     d.cmd = kDomctlGetVcpuInfo;
     d.domain = static_cast<uint16_t>(domid);
     d.u.getvcpuinfo.vcpu = v;
-    long r = DoDomctl(*b, d);
+    long r = DoDomctl(b, d);
     if (r < 0) Fail("domctl getvcpuinfo (vcpu " + std::to_string(v) + ")", domid, r, true);
     st.info = d.u.getvcpuinfo;
     memset(map, 0, bytes);
@@ -387,7 +410,7 @@ std::vector<VcpuState> Session::Vcpus(uint32_t domid, uint32_t maxVcpuId, uint32
     d.u.vcpuaffinity.flags = kVcpuAffinityHard;
     d.u.vcpuaffinity.cpumap_hard.bitmap = reinterpret_cast<uintptr_t>(map);
     d.u.vcpuaffinity.cpumap_hard.nr_bits = static_cast<uint32_t>(bytes * 8);
-    r = DoDomctl(*b, d);
+    r = DoDomctl(b, d);
     if (r < 0) Fail("domctl getvcpuaffinity (vcpu " + std::to_string(v) + ")", domid, r, true);
     st.affinity.assign(map, map + bytes);
     out.push_back(std::move(st));

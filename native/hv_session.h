@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -57,9 +58,10 @@ class Session {
   void SetMaxMem(uint32_t domid, uint64_t kib);
   void SetMaxVcpus(uint32_t domid, uint32_t max);
   v17::GetVcpuInfo VcpuInfo(uint32_t domid, uint32_t vcpu);
-  // Every vCPU 0..maxVcpuId with its hard affinity (2 hypercalls per vCPU). Blocking
-  // in proportion to the vCPU count: call it off the JS thread (own buffer).
-  std::vector<VcpuState> Vcpus(uint32_t domid, uint32_t maxVcpuId, uint32_t nrBits);
+  // Every vCPU 0..maxVcpuId with its hard affinity (2 hypercalls per vCPU). `onWorker`:
+  // called from a libuv pool thread (uses the worker buffer, not the JS thread's).
+  std::vector<VcpuState> Vcpus(uint32_t domid, uint32_t maxVcpuId, uint32_t nrBits,
+                               bool onWorker);
   std::vector<uint8_t> GetVcpuAffinity(uint32_t domid, uint32_t vcpu, uint32_t nrBits);
   // Returns the effective hard affinity Xen applied.
   std::vector<uint8_t> SetVcpuAffinity(uint32_t domid, uint32_t vcpu,
@@ -80,6 +82,12 @@ class Session {
   // own); destroy, which runs on the libuv pool, allocates a buffer of its own.
   std::unique_ptr<HypercallBuffer> buf_;      // one page for calls made on the JS thread
   std::unique_ptr<HypercallBuffer> listBuf_;  // getdomaininfolist batches
+  // Pool-thread calls (destroy, vcpus) share one more page under a mutex, so they do not
+  // map and unmap hypercall memory per call (munmap costs every CPU a TLB flush);
+  // a call that finds it busy maps its own.
+  class WorkerBuffer;
+  std::mutex workerMu_;
+  std::unique_ptr<HypercallBuffer> workerBuf_;
   uint32_t sysctlVersion_ = 0;
   uint32_t domctlVersion_ = 0;
   const InterfaceVersion* row_ = nullptr;  // set by Probe, never null afterwards

@@ -129,6 +129,23 @@ class DestroyWorker : public Napi::AsyncWorker {
   hv::HvError error_{"", "", 0};
 };
 
+Napi::Array VcpusToJs(Napi::Env env, const std::vector<hv::VcpuState>& vs) {
+  Napi::Array a = Napi::Array::New(env, vs.size());
+  for (uint32_t i = 0; i < vs.size(); i++) {
+    const hv::v17::GetVcpuInfo& v = vs[i].info;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("vcpu", v.vcpu);
+    o.Set("online", v.online != 0);
+    o.Set("blocked", v.blocked != 0);
+    o.Set("running", v.running != 0);
+    o.Set("cpuTime", static_cast<double>(v.cpu_time));
+    o.Set("cpu", v.cpu);
+    o.Set("cpumap", Bytes(env, vs[i].affinity));
+    a.Set(i, o);
+  }
+  return a;
+}
+
 // Reads every vCPU of a domain on the libuv pool: two hypercalls per vCPU add up on
 // big guests, so the JS thread never waits for them.
 class VcpusWorker : public Napi::AsyncWorker {
@@ -146,7 +163,7 @@ class VcpusWorker : public Napi::AsyncWorker {
  protected:
   void Execute() override {
     try {
-      out_ = session_->Vcpus(domid_, maxId_, bits_);
+      out_ = session_->Vcpus(domid_, maxId_, bits_, true);
     } catch (const hv::HvError& e) {
       failed_ = true;
       error_ = e;
@@ -158,20 +175,7 @@ class VcpusWorker : public Napi::AsyncWorker {
       deferred_.Reject(ToJs(env, error_).Value());
       return;
     }
-    Napi::Array a = Napi::Array::New(env, out_.size());
-    for (uint32_t i = 0; i < out_.size(); i++) {
-      const hv::v17::GetVcpuInfo& v = out_[i].info;
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("vcpu", v.vcpu);
-      o.Set("online", v.online != 0);
-      o.Set("blocked", v.blocked != 0);
-      o.Set("running", v.running != 0);
-      o.Set("cpuTime", static_cast<double>(v.cpu_time));
-      o.Set("cpu", v.cpu);
-      o.Set("cpumap", Bytes(env, out_[i].affinity));
-      a.Set(i, o);
-    }
-    deferred_.Resolve(a);
+    deferred_.Resolve(VcpusToJs(env, out_));
   }
 
  private:
@@ -203,6 +207,7 @@ class Hypervisor : public Napi::ObjectWrap<Hypervisor> {
             InstanceMethod<&Hypervisor::SetMaxVcpus>("setMaxVcpus"),
             InstanceMethod<&Hypervisor::VcpuInfo>("vcpuInfo"),
             InstanceMethod<&Hypervisor::Vcpus>("vcpus"),
+            InstanceMethod<&Hypervisor::VcpusSync>("vcpusSync"),
             InstanceMethod<&Hypervisor::GetVcpuAffinity>("getVcpuAffinity"),
             InstanceMethod<&Hypervisor::SetVcpuAffinity>("setVcpuAffinity"),
             InstanceMethod<&Hypervisor::GetCredit>("getCredit"),
@@ -404,6 +409,15 @@ class Hypervisor : public Napi::ObjectWrap<Hypervisor> {
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;
+  }
+
+  // vcpusSync(domid, maxVcpuId, nrBits) -> the same array, on the JS thread (few vCPUs)
+  Napi::Value VcpusSync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t domid = U32(info, 0), maxId = U32(info, 1), bits = U32(info, 2);
+    std::vector<hv::VcpuState> vs =
+        Call(env, [&](hv::Session& s) { return s.Vcpus(domid, maxId, bits, false); });
+    return VcpusToJs(env, vs);
   }
 
   // getVcpuAffinity(domid, vcpu, nrBits) -> Uint8Array bitmap

@@ -6,8 +6,8 @@
  * setMaxMemory, setMaxVcpus, pinVcpu, version, nodeInfo, scheduler parameters) runs on
  * the JS thread — it takes microseconds, less than handing it to the libuv pool would
  * cost. listDomains/listDomainIds are one hypercall per 256 domains and stay synchronous
- * too. destroy (Xen continues it until the domain's memory is freed) and getVcpus (two
- * hypercalls per vCPU) run on the libuv pool and return promises. The benchmark
+ * too. destroy (Xen continues it until the domain's memory is freed) and getVcpus of
+ * more than 8 vCPUs (two hypercalls per vCPU) run on the libuv pool; both return promises. The benchmark
  * (benchmarks/cases/hypervisor.bench.ts, "event-loop hold" rows) measures each
  * synchronous call's hold in dom0 on every Xen release the harness boots.
  *
@@ -54,6 +54,12 @@ export function isInterfaceUnsupported(e: unknown): e is InterfaceUnsupportedErr
 const PAGE_KIB = 4;
 /** Domain ids from here on are reserved (DOMID_FIRST_RESERVED). */
 const FIRST_RESERVED_DOMID = 0x7ff0;
+/**
+ * getVcpus reads up to this many vCPUs on the JS thread. Measured in dom0 (TCG): the
+ * synchronous loop held the loop 875 µs for 2 vCPUs, queueing the same to the pool
+ * 4280 µs; on hardware each hypercall is ~1 µs and a pool round trip ~10-20 µs.
+ */
+const SYNC_VCPUS = 8;
 /** Xen's own cap on a domain's vcpus (HVM_MAX_VCPUS and the PV limit are lower). */
 const MAX_VCPUS = 4096;
 
@@ -323,14 +329,16 @@ export class XenHypercalls {
 
   /**
    * Every vcpu of the domain with its state, time, current CPU and hard affinity. Two
-   * hypercalls per vCPU, so they run off the event loop (one libuv pool job).
+   * hypercalls per vCPU: for more than SYNC_VCPUS vCPUs they run off the event loop (one
+   * libuv pool job); for fewer, on it, as the pool round trip costs more than they do.
    */
   async getVcpus(domid: number): Promise<VcpuInfo[]> {
     const info = this.domainInfo(domid);
     const bits = this.#bitmapBits();
     const nrCpus = this.#maxCpus();
     if (info.maxVcpuId < 0) return [];
-    const raw = await this.#native.vcpus(domid, info.maxVcpuId, bits);
+    const hv = this.#native;
+    const raw = info.maxVcpuId < SYNC_VCPUS ? hv.vcpusSync(domid, info.maxVcpuId, bits) : await hv.vcpus(domid, info.maxVcpuId, bits);
     return raw.map((r) => ({
       number: r.vcpu,
       state: !r.online ? 'offline' : r.running ? 'running' : 'blocked',

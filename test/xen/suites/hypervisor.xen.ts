@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { XenHypercalls, isInterfaceUnsupported } from '../../../lib/hypervisor/index.js';
+import { openNativeHypervisor } from '../../../lib/hypervisor/native-hypervisor.js';
 import { VirError } from '../../../lib/errors.js';
 import { createTestGuest, inDom0, notInDom0Reason, waitFor, xl, xlInfo, xlList, xlListLong, xlVcpuList, type TestGuest } from '../helpers.js';
 
@@ -108,6 +109,23 @@ describe.skipIf(!here)('XenHypercalls on real Xen', () => {
     const vcpus = await hv.getVcpus(g.domid);
     expect(vcpus.map((v) => v.number)).toEqual([0, 1]);
     expect(vcpus.reduce((s, v) => s + v.cpuTime, 0)).toBeLessThanOrEqual(hv.domainInfo(g.domid).cpuTime);
+  });
+
+  it('reading vCPUs on the libuv pool and on the JS thread gives the same vCPUs and affinity', async () => {
+    const g = guest!;
+    const raw = openNativeHypervisor();
+    try {
+      const bits = (Math.floor(hv.nodeInfo().cpus / 8) + 1) * 8;
+      const pooled = await raw.vcpus(g.domid, 1, bits);
+      const inline = raw.vcpusSync(g.domid, 1, bits);
+      const shape = (vs: typeof pooled) => vs.map((v) => ({ vcpu: v.vcpu, online: v.online, cpumap: [...v.cpumap] }));
+      expect(pooled.map((v) => v.vcpu)).toEqual([0, 1]);
+      expect(shape(pooled)).toEqual(shape(inline));
+      expect(pooled[0]!.cpuTime).toBeGreaterThan(0);
+      await expect(raw.vcpus(0x7fef, 0, bits)).rejects.toMatchObject({ code: 'VIR_ERR_NO_DOMAIN' });
+    } finally {
+      raw.close();
+    }
   });
 
   it('pause stops the console ticks and shows paused; unpause resumes them', async () => {
