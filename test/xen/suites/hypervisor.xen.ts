@@ -291,7 +291,7 @@ describe.skipIf(!here)('XenHypercalls on real Xen', () => {
     }
     expect(seen).toBe(10 * 200 * ids.length);
     expect(hv.listDomainIds()).toEqual(ids);
-  });
+  }, 300_000); // 2,000 rounds of 5 hypercalls plus 10 full GCs under emulation
 
   it('closed driver refuses calls with VIR_ERR_INVALID_CONN', () => {
     const other = XenHypercalls.open();
