@@ -86,7 +86,7 @@ describe('proxy sub-driver', () => {
   });
 
   it('denies define/undefine at the daemon even when the config files are readable (and so open) for a non-root user', async () => {
-    const xm = fakeSubDriver('xm', ['defineXML', 'domainUndefine', 'lookupDomainByName'], () => ({ name: 'x', uuid: '11111111-2222-3333-4444-555555555555', id: -1 }));
+    const xm = fakeSubDriver('configfiles', ['defineXML', 'domainUndefine', 'lookupDomainByName'], () => ({ name: 'x', uuid: '11111111-2222-3333-4444-555555555555', id: -1 }));
     const r = await openXen(
       new URL('xen:///'),
       { options: { xen: { proxyPath: sock, privileged: false } }, readOnly: false, events: new EventEmitter() },

@@ -26,7 +26,7 @@ function everyMethodFake(name: SubDriverName) {
 }
 
 function standardFactories(fail: Partial<Record<SubDriverName, VirError>> = {}): FakeFactory[] {
-  return (['hypervisor', 'xenstore', 'xm', 'toolstack'] as const).map((n) => fakeFactory(n, () => everyMethodFake(n), fail[n]));
+  return (['hypervisor', 'xenstore', 'configfiles', 'toolstack'] as const).map((n) => fakeFactory(n, () => everyMethodFake(n), fail[n]));
 }
 
 const conns: Connection[] = [];
@@ -58,10 +58,10 @@ describe('xen:/// open rules as root', () => {
     for (const f of fs) for (const s of f.opened) expect(s.closes).toBe(1);
   });
 
-  it.each(['xm', 'toolstack'] as const)('%s may fail: logged and skipped, its methods fall to others or NO_SUPPORT', async (name) => {
+  it.each(['configfiles', 'toolstack'] as const)('%s may fail: logged and skipped, its methods fall to others or NO_SUPPORT', async (name) => {
     factories = standardFactories({ [name]: failure(ErrorCode.NO_SUPPORT, `${name} missing`) });
     const c = await open('xenfake:///', { privileged: true });
-    if (name === 'xm') {
+    if (name === 'configfiles') {
       await expect(c.defineXML('<domain/>')).rejects.toMatchObject({ code: ErrorCode.NO_SUPPORT });
     } else {
       // suspend still works: the hypervisor is the next sub-driver on its route
@@ -81,7 +81,7 @@ describe('xen:/// open rules as root', () => {
 
   it('every sub-driver disabled: VIR_ERR_NO_XEN', async () => {
     factories = standardFactories();
-    const e = await rejection(connect('xenfake:///', { xen: { privileged: true, disable: ['hypervisor', 'xenstore', 'xm', 'toolstack'] } }));
+    const e = await rejection(connect('xenfake:///', { xen: { privileged: true, disable: ['hypervisor', 'xenstore', 'configfiles', 'toolstack'] } }));
     expect(e.code).toBe(ErrorCode.NO_XEN);
   });
 });
@@ -124,7 +124,7 @@ describe('xen URIs and options', () => {
     expect(() => checkXenOptions({ configDir: '' })).toThrow(/configDir/);
     expect(() => checkXenOptions({ privileged: 'yes' })).toThrow(/boolean/);
     expect(() => checkXenOptions({ disable: ['xenstore', 'libxl'] })).toThrow(/sub-driver names/);
-    expect(checkXenOptions({ configDir: '/x', disable: ['xm'] })).toEqual({ configDir: '/x', disable: ['xm'] });
+    expect(checkXenOptions({ configDir: '/x', disable: ['configfiles'] })).toEqual({ configDir: '/x', disable: ['configfiles'] });
   });
 });
 

@@ -10,7 +10,7 @@
 import type { EventEmitter } from 'node:events';
 import type { HypervisorDriver } from '../../driver.js';
 
-export type SubDriverName = 'hypervisor' | 'xenstore' | 'xm' | 'toolstack' | 'xend' | 'proxy';
+export type SubDriverName = 'hypervisor' | 'xenstore' | 'configfiles' | 'toolstack' | 'xend' | 'proxy';
 
 /** Per-sub-driver settings a caller may pass as connect(uri, { xen: { … } }). */
 export interface XenOptions {

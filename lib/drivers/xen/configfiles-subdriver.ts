@@ -62,12 +62,12 @@ function parseConfig(text: string): DomainDef {
   }
 }
 
-export interface ConfigSubDriverOptions {
+export interface ConfigFilesSubDriverOptions {
   maxAgeMs?: number;
 }
 
-export class ConfigSubDriver implements SubDriver {
-  readonly name = 'xm' as const;
+export class ConfigFilesSubDriver implements SubDriver {
+  readonly name = 'configfiles' as const;
   readonly dir: string;
   readonly #ctx: SubDriverContext;
   readonly #maxAgeMs: number;
@@ -82,7 +82,7 @@ export class ConfigSubDriver implements SubDriver {
   /** Files read from disk so far (tests check the cache with it). */
   reads = 0;
 
-  constructor(dir: string, ctx: SubDriverContext, options: ConfigSubDriverOptions = {}) {
+  constructor(dir: string, ctx: SubDriverContext, options: ConfigFilesSubDriverOptions = {}) {
     this.dir = resolve(dir);
     this.#ctx = ctx;
     this.#maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
@@ -198,7 +198,7 @@ export class ConfigSubDriver implements SubDriver {
       const key = e.def.uuid.toLowerCase();
       if (seen.has(key)) continue;
       seen.add(key);
-      out.push(ConfigSubDriver.#ref(e));
+      out.push(ConfigFilesSubDriver.#ref(e));
     }
     return out;
   }
@@ -207,14 +207,14 @@ export class ConfigSubDriver implements SubDriver {
     await this.#refresh();
     const e = this.#byName(name);
     if (!e) throw err(ErrorCode.NO_DOMAIN, `Domain not found: no config file in ${this.dir} defines a domain named '${name}'`);
-    return ConfigSubDriver.#ref(e);
+    return ConfigFilesSubDriver.#ref(e);
   }
 
   async lookupDomainByUUID(uuid: string): Promise<DomainRef> {
     await this.#refresh();
     const e = this.#byUUID(uuid);
     if (!e) throw err(ErrorCode.NO_DOMAIN, `Domain not found: no config file in ${this.dir} defines uuid ${uuid}`);
-    return ConfigSubDriver.#ref(e);
+    return ConfigFilesSubDriver.#ref(e);
   }
 
   async defineXML(xml: string): Promise<DomainRef> {
@@ -333,15 +333,15 @@ export class ConfigSubDriver implements SubDriver {
   }
 }
 
-export const configSubDriverFactory: SubDriverFactory = {
-  name: 'xm',
+export const configFilesSubDriverFactory: SubDriverFactory = {
+  name: 'configfiles',
   async open(ctx: SubDriverContext) {
     const dir = ctx.options.configDir ?? DEFAULT_CONFIG_DIR;
     const st = await stat(dir).catch((e: unknown) => {
       throw fsError(`cannot use config directory ${dir}`, e);
     });
     if (!st.isDirectory()) throw err(ErrorCode.OPEN_FAILED, `config directory ${dir} is not a directory`);
-    const sub = new ConfigSubDriver(dir, ctx);
+    const sub = new ConfigFilesSubDriver(dir, ctx);
     sub.startWatch();
     return sub;
   },

@@ -10,7 +10,7 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, ErrorCode, VirError } from '../../lib/index.js';
-import { ConfigSubDriver, configSubDriverFactory } from '../../lib/drivers/xen/config-subdriver.js';
+import { ConfigFilesSubDriver, configFilesSubDriverFactory } from '../../lib/drivers/xen/configfiles-subdriver.js';
 import { checkDomainFileName } from '../../lib/drivers/xen/config-files.js';
 import type { SubDriverContext } from '../../lib/drivers/xen/subdriver.js';
 import { domainFromXL } from '../../lib/convert/xl-config.js';
@@ -33,9 +33,9 @@ function ctx(extra: Partial<SubDriverContext['options']> = {}): SubDriverContext
   return { uri: new URL('xen:///'), options: { configDir: dir, ...extra }, privileged: true, readOnly: false, events: new EventEmitter(), log: (m) => logs.push(m) };
 }
 
-const opened: ConfigSubDriver[] = [];
-function sub(maxAgeMs = 60_000): ConfigSubDriver {
-  const s = new ConfigSubDriver(dir, ctx(), { maxAgeMs });
+const opened: ConfigFilesSubDriver[] = [];
+function sub(maxAgeMs = 60_000): ConfigFilesSubDriver {
+  const s = new ConfigFilesSubDriver(dir, ctx(), { maxAgeMs });
   opened.push(s);
   return s;
 }
@@ -266,11 +266,11 @@ describe('lookups, info, XML, undefine, autostart', () => {
 
 describe('the factory', () => {
   it('refuses a missing directory and a file', async () => {
-    const missing = await rejection(configSubDriverFactory.open(ctx({ configDir: join(dir, 'missing') })));
+    const missing = await rejection(configFilesSubDriverFactory.open(ctx({ configDir: join(dir, 'missing') })));
     expect(missing.code).toBe(ErrorCode.SYSTEM_ERROR);
     expect(missing.syscall).toBe('ENOENT');
     await writeFile(join(dir, 'f'), 'x');
-    expect((await rejection(configSubDriverFactory.open(ctx({ configDir: join(dir, 'f') })))).code).toBe(ErrorCode.OPEN_FAILED);
+    expect((await rejection(configFilesSubDriverFactory.open(ctx({ configDir: join(dir, 'f') })))).code).toBe(ErrorCode.OPEN_FAILED);
   });
 });
 
