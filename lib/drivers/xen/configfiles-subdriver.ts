@@ -1,11 +1,13 @@
 /**
- * The config-file ("xm") sub-driver: inactive domains as xl/xm config files in one
- * directory (default /etc/xen).
+ * The config-file sub-driver ("configfiles"): inactive domains as xl/xm config files in
+ * one directory (default /etc/xen); it reads both syntaxes and writes xl's.
  *
- * Files are parsed once and kept by (mtime, size, inode); the directory is rescanned
- * when fs.watch reports a change, and at least every `maxAgeMs` even without one
- * (watches miss events on some filesystems, e.g. NFS or 9p). Writes go through a temp
- * file + fsync + rename so a reader never sees half a config.
+ * The directory is read once, then kept current by an fs watch (inotify on Linux): a
+ * call rescans only after the watch reported a change, and then re-reads only files
+ * whose (mtime, size, inode) changed. Where no watch can be had (some network
+ * filesystems), the directory is rescanned at most every `maxAgeMs` instead. Only
+ * domain configs are read (config-files.ts says which names are not). Writes go
+ * through a temp file + fsync + rename so a reader never sees half a config.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, readlink, rename, stat, symlink, unlink } from 'node:fs/promises';
@@ -22,7 +24,7 @@ import type { SubDriver, SubDriverContext, SubDriverFactory } from './subdriver.
 import { sameUUID } from './live-domain.js';
 
 export const DEFAULT_CONFIG_DIR = '/etc/xen';
-/** Longest time a change nobody told us about stays unseen. */
+/** Without a watch: longest time a change stays unseen. */
 export const DEFAULT_MAX_AGE_MS = 2000;
 
 interface Entry {
@@ -81,6 +83,8 @@ export class ConfigFilesSubDriver implements SubDriver {
   #closed = false;
   /** Files read from disk so far (tests check the cache with it). */
   reads = 0;
+  /** Directory scans so far (tests check that calls do not rescan under a watch). */
+  scans = 0;
 
   constructor(dir: string, ctx: SubDriverContext, options: ConfigFilesSubDriverOptions = {}) {
     this.dir = resolve(dir);
@@ -98,6 +102,7 @@ export class ConfigFilesSubDriver implements SubDriver {
         this.#ctx.log(`watching ${this.dir} failed (${e.message}); relying on the ${this.#maxAgeMs} ms rescan`);
         w.close();
         if (this.#watcher === w) this.#watcher = undefined;
+        this.#dirty = true; // what happened since the last event is unknown
       });
       this.#watcher = w;
     } catch (e) {
@@ -109,7 +114,8 @@ export class ConfigFilesSubDriver implements SubDriver {
 
   async #refresh(): Promise<void> {
     if (this.#closed) throw err(ErrorCode.INVALID_CONN, 'the config-file sub-driver is closed');
-    if (!this.#dirty && Date.now() - this.#lastScan < this.#maxAgeMs) return;
+    // With a live watch the cache is current until it says otherwise; without one, bounded staleness.
+    if (!this.#dirty && (this.#watcher !== undefined || Date.now() - this.#lastScan < this.#maxAgeMs)) return;
     // Concurrent callers share one scan.
     this.#scanning ??= this.#scan().finally(() => {
       this.#scanning = undefined;
@@ -119,6 +125,7 @@ export class ConfigFilesSubDriver implements SubDriver {
 
   async #scan(): Promise<void> {
     this.#dirty = false; // an event during the scan marks it dirty again
+    this.scans++;
     const started = Date.now();
     let names: string[];
     try {
