@@ -40,6 +40,41 @@ async function open(uri: string, xen: object, extra: object = {}): Promise<Conne
   return c;
 }
 
+describe('no dead connection: the hypervisor speaks an interface this build does not know', () => {
+  // The native probe's own words (native/hv_session.cc), on a Xen newer than the build.
+  const unsupported = () =>
+    new VirError('Xen 4.20 refuses every domctl interface version tried (0x15); this xenvirt build knows 0x15 (Xen 4.17): add the new version\'s row to native/hv_abi.h', {
+      code: ErrorCode.XEN_CALL,
+      errno: 13,
+    });
+
+  it('opens without the hypervisor sub-driver; the other sub-drivers answer; the reason is in conn.warnings', async () => {
+    factories = standardFactories({ hypervisor: unsupported() });
+    const c = await open('xenfake:///', { privileged: true });
+    expect(c.warnings).toHaveLength(1);
+    expect(c.warnings[0]!.code).toBe(ErrorCode.XEN_CALL);
+    expect(c.warnings[0]!.message).toMatch(/opened without the hypervisor sub-driver.*refuses every domctl interface version/);
+    const fakes = factories as FakeFactory[];
+    const d = await c.lookupDomainByName('g');
+    await d.getInfo(); // the hypervisor's route goes on to XenStore
+    expect(fakes[1]!.opened[0]!.calls.map((x) => x.method)).toContain('domainGetInfo');
+    await d.suspend(); // hypervisor-last: the toolstack
+    expect(fakes[3]!.opened[0]!.calls.map((x) => x.method)).toContain('domainSuspend');
+  });
+
+  it('a reason given by lib/hypervisor (reason: interface-unsupported) is recognised too', async () => {
+    factories = standardFactories({ hypervisor: Object.assign(new VirError('domctl 0x18 unknown', { code: ErrorCode.XEN_CALL }), { reason: 'interface-unsupported' }) });
+    expect((await open('xenfake:///', { privileged: true })).warnings).toHaveLength(1);
+  });
+
+  it('any other hypervisor failure still fails the open (a healthy connection has no warnings)', async () => {
+    factories = standardFactories({ hypervisor: new VirError('xen_version hypercall failed: EFAULT', { code: ErrorCode.XEN_CALL }) });
+    expect((await rejection(connect('xenfake:///', { xen: { privileged: true } }))).message).toContain('the hypervisor sub-driver is required');
+    factories = standardFactories();
+    expect((await open('xenfake:///', { privileged: true })).warnings).toEqual([]);
+  });
+});
+
 describe('xen:/// open rules as root', () => {
   it('opens every sub-driver; the connection reports type Xen', async () => {
     factories = standardFactories();

@@ -71,8 +71,8 @@ export async function openXen(uri: URL, ctx: OpenContext, factories: readonly Su
     events: ctx.events,
     log,
   };
-  const subs = await openSubDrivers(factories, subCtx);
-  return { driver: new UnifiedXenDriver(subs, { log }).driver() };
+  const { subs, warnings } = await openSubDrivers(factories, subCtx);
+  return { driver: new UnifiedXenDriver(subs, { log }).driver(), warnings };
 }
 
 export const xenDriverRegistration: DriverRegistration = {
