@@ -194,6 +194,11 @@ export class ConfigFilesSubDriver implements SubDriver {
     return { name: e.def.name, uuid: e.def.uuid, id: -1 };
   }
 
+  /** What a definition says of an inactive domain, as getInfo reports it. */
+  static #info(def: DomainDef): DomainInfo {
+    return { state: 'shutoff', maxMem: def.memory, memory: def.currentMemory, nrVirtCpu: def.vcpuCurrent ?? def.vcpus, cpuTime: 0 };
+  }
+
   // --- public methods --------------------------------------------------------------
 
   async listAllDomains(flags: ListDomainsFlags = {}): Promise<DomainRef[]> {
@@ -205,7 +210,8 @@ export class ConfigFilesSubDriver implements SubDriver {
       const key = e.def.uuid.toLowerCase();
       if (seen.has(key)) continue;
       seen.add(key);
-      out.push(ConfigFilesSubDriver.#ref(e));
+      // From the cache: withInfo costs no file read.
+      out.push(flags.withInfo ? { ...ConfigFilesSubDriver.#ref(e), info: ConfigFilesSubDriver.#info(e.def) } : ConfigFilesSubDriver.#ref(e));
     }
     return out;
   }
@@ -274,7 +280,7 @@ export class ConfigFilesSubDriver implements SubDriver {
       throw err(ErrorCode.NO_SUPPORT, `a config file cannot tell the state of running domain '${dom.name}'`);
     }
     const { def } = await this.#entryFor(dom);
-    return { state: 'shutoff', maxMem: def.memory, memory: def.currentMemory, nrVirtCpu: def.vcpuCurrent ?? def.vcpus, cpuTime: 0 };
+    return ConfigFilesSubDriver.#info(def);
   }
 
   async domainGetXMLDesc(dom: DomainRef, _flags: XMLDescFlags = {}): Promise<string> {

@@ -2,7 +2,7 @@
  * How the unified driver combines answers for the 'merge' routes: one domain list
  * without duplicates, and a stored definition with the live facts laid over it.
  */
-import type { DomainRef, ListDomainsFlags, XMLDescFlags } from '../../driver.js';
+import type { DomainInfo, DomainRef, ListDomainsFlags, XMLDescFlags } from '../../driver.js';
 import { formatDomainXML, parseDomainXML } from '../../domain/index.js';
 import type { SubDriverName } from './subdriver.js';
 
@@ -21,6 +21,10 @@ export function mergeDomainLists(answers: readonly Answer<DomainRef[]>[], flags:
   const hv = answers.find((a) => a.sub === 'hypervisor');
   const liveIds = hv ? new Map(hv.value.map((d) => [d.id, d.uuid.toLowerCase()])) : undefined;
   const byUUID = new Map<string, DomainRef>();
+  // Info as the sources gave it: a running domain's from a live answer (the hypervisor's
+  // batch), an inactive one's from its definition. The first of each kind wins.
+  const liveInfo = new Map<string, DomainInfo>();
+  const storedInfo = new Map<string, DomainInfo>();
   for (const { value } of answers) {
     for (const d of value) {
       const key = d.uuid.toLowerCase();
@@ -35,6 +39,16 @@ export function mergeDomainLists(answers: readonly Answer<DomainRef[]>[], flags:
         if (!seen.name && d.name) seen.name = d.name;
         if (seen.id < 0 && d.id >= 0) seen.id = d.id;
       }
+      if (flags.withInfo && d.info) {
+        const into = d.id >= 0 ? liveInfo : storedInfo;
+        if (!into.has(key)) into.set(key, d.info);
+      }
+    }
+  }
+  if (flags.withInfo) {
+    for (const [key, d] of byUUID) {
+      const info = d.id >= 0 ? liveInfo.get(key) : storedInfo.get(key);
+      if (info) d.info = info;
     }
   }
   // Xen names are unique among running domains, and a config file describes a guest by

@@ -135,7 +135,7 @@ export class UnifiedXenDriver {
   async #merge(method: RoutedMethod, subs: SubDriverName[], args: unknown[]): Promise<unknown> {
     // Every source gets the widest question; the merged answer is then narrowed, so a
     // domain that runs is not mistaken for an inactive one by a source that cannot see it run.
-    const asked = method === 'listAllDomains' ? [{}] : args;
+    const asked = method === 'listAllDomains' ? [(args[0] as ListDomainsFlags | undefined)?.withInfo ? { withInfo: true } : {}] : args;
     const settled = await Promise.allSettled(subs.map((sub) => this.#call(sub, method, asked)));
     const answers: Answer<unknown>[] = [];
     const attempts: Attempt[] = [];
