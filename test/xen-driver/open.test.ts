@@ -67,6 +67,26 @@ describe('no dead connection: the hypervisor speaks an interface this build does
     expect((await open('xenfake:///', { privileged: true })).warnings).toHaveLength(1);
   });
 
+  it('a sub-driver\'s warning during the open lands in conn.warnings; one after the open is a warning event too', async () => {
+    let warnLater: ((w: VirError) => void) | undefined;
+    const warning: SubDriverFactory = {
+      name: 'configfiles',
+      async open(ctx) {
+        ctx.warn!(new VirError('events unavailable (during open)', { code: ErrorCode.NO_XENSTORE }));
+        warnLater = (w) => ctx.warn!(w);
+        return fakeSubDriver('configfiles', {});
+      },
+    };
+    factories = [...standardFactories().filter((f) => f.name !== 'configfiles'), warning];
+    const c = await open('xenfake:///', { privileged: true });
+    expect(c.warnings.map((w) => w.message)).toEqual(['events unavailable (during open)']);
+    const seen: VirError[] = [];
+    c.on('warning', (w: VirError) => seen.push(w));
+    warnLater!(new VirError('later trouble', { code: ErrorCode.OPERATION_FAILED }));
+    expect(seen.map((w) => w.message)).toEqual(['later trouble']);
+    expect(c.warnings).toHaveLength(2);
+  });
+
   it('any other hypervisor failure still fails the open (a healthy connection has no warnings)', async () => {
     factories = standardFactories({ hypervisor: new VirError('xen_version hypercall failed: EFAULT', { code: ErrorCode.XEN_CALL }) });
     expect((await rejection(connect('xenfake:///', { xen: { privileged: true } }))).message).toContain('the hypervisor sub-driver is required');

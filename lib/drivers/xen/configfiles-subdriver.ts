@@ -140,7 +140,11 @@ export class ConfigFilesSubDriver implements SubDriver {
         .filter((n) => !isSkippedConfigName(n))
         .map(async (n) => {
           const file = join(this.dir, n);
-          const st = await stat(file).catch(() => undefined);
+          const st = await stat(file).catch((e: NodeJS.ErrnoException) => {
+            // Gone since readdir, or a dangling link: not a config. Anything else is worth a line.
+            if (e.code !== 'ENOENT') this.#ctx.log(`skipping ${file}: ${e.message}`);
+            return undefined;
+          });
           if (!st || !st.isFile() || st.size === 0) return;
           present.add(file);
           const old = this.#entries.get(file);

@@ -63,6 +63,9 @@ export async function openXen(uri: URL, ctx: OpenContext, factories: readonly Su
   if (checkURI(uri) === 'declined') return 'declined' as const;
   const options = checkXenOptions(ctx.options.xen);
   const log = xenDebug;
+  // Warnings raised while opening wait for the connection (conn.warnings); later ones are events.
+  const early: VirError[] = [];
+  let opened = false;
   const subCtx: SubDriverContext = {
     uri,
     options,
@@ -70,9 +73,15 @@ export async function openXen(uri: URL, ctx: OpenContext, factories: readonly Su
     readOnly: ctx.readOnly,
     events: ctx.events,
     log,
+    warn: (w) => {
+      log(w.message);
+      if (opened) ctx.events.emit('warning', w);
+      else early.push(w);
+    },
   };
   const { subs, warnings } = await openSubDrivers(factories, subCtx);
-  return { driver: new UnifiedXenDriver(subs, { log }).driver(), warnings };
+  opened = true;
+  return { driver: new UnifiedXenDriver(subs, { log }).driver(), warnings: [...warnings, ...early] };
 }
 
 export const xenDriverRegistration: DriverRegistration = {

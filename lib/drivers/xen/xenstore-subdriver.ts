@@ -260,7 +260,7 @@ export class XenStoreSubDriver implements SubDriver {
     });
     this.#ctx.log(error.message);
     for (const w of this.#watches) w.close().catch(() => {}); // the stream is over; a failed close changes nothing
-    this.#ctx.events.emit('domain-event-error', error);
+    this.#ctx.events.emit('domain-event-error', error); // the connection also records it as a warning
   }
 
   async #diff(): Promise<void> {
@@ -307,7 +307,11 @@ export const xenstoreSubDriverFactory: SubDriverFactory = {
         clearTimeout(timer);
       }
       const sub = new XenStoreSubDriver(xs, ctx);
-      await sub.startEvents().catch((e: unknown) => ctx.log(`xenstore domain events unavailable: ${(e as Error).message}`));
+      await sub.startEvents().catch((e: unknown) => {
+        const w = new VirError(`XenStore domain events unavailable: ${(e as Error).message}`, { code: ErrorCode.NO_XENSTORE, domain: ErrorDomain.XENSTORE, cause: e });
+        if (ctx.warn) ctx.warn(w);
+        else ctx.log(w.message);
+      });
       return sub;
     } catch (e) {
       await xs.close();
