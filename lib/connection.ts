@@ -47,9 +47,18 @@ function parseURI(uri: unknown): URL {
 
 export interface ConnectionEvents {
   'domain-event': [{ domain: { name: string; uuid: string; id: number }; event: string; detail?: string }];
+  /** The domain event stream ended: no more 'domain-event's will come. */
+  'domain-event-error': [VirError];
+  warning: [VirError];
 }
 
 export class Connection extends EventEmitter {
+  /**
+   * Why this connection works with less than it could (a driver part that could not be
+   * used on this host, an event stream that ended): VirErrors, oldest first. Each one
+   * after the open is also emitted as 'warning'.
+   */
+  warnings: VirError[] = [];
   #state: DispatchState;
   #closing: Promise<void> | undefined;
 
@@ -195,9 +204,22 @@ export async function connect(uri: string = process.env.XENVIRT_DEFAULT_URI ?? '
       inFlight: new Set(),
     };
     const conn = Connection._create(state);
+    conn.warnings = [...(opened.warnings ?? [])];
     // Driver events reach users through the connection itself.
     events.on('domain-event', (ev) => {
       if (!state.closed) conn.emit('domain-event', ev);
+    });
+    // The driver's domain event stream ended with an error; later degradations are warnings.
+    events.on('domain-event-error', (err) => {
+      if (state.closed) return;
+      conn.warnings.push(err);
+      conn.emit('domain-event-error', err);
+      conn.emit('warning', err);
+    });
+    events.on('warning', (w) => {
+      if (state.closed) return;
+      conn.warnings.push(w);
+      conn.emit('warning', w);
     });
     return conn;
   }

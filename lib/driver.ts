@@ -7,6 +7,7 @@
  * lacks, so a driver implements exactly what its host can do and nothing pretends.
  */
 import type { EventEmitter } from 'node:events';
+import type { VirError } from './errors.js';
 
 /** Run states, as the public API names them (libvirt's virDomainState). */
 export type DomainState = 'nostate' | 'running' | 'blocked' | 'paused' | 'shutdown' | 'shutoff' | 'crashed';
@@ -17,6 +18,7 @@ export interface DomainRef {
   uuid: string;
   /** Live domain id; -1 when the domain is not running. */
   id: number;
+  /** Info read in the same pass as the list, when asked with withInfo. */ info?: DomainInfo;
 }
 
 export interface DomainInfo {
@@ -56,6 +58,7 @@ export interface NodeInfo {
 export interface ListDomainsFlags {
   active?: boolean;
   inactive?: boolean;
+  /** Attach each domain's info (one batch) when the driver can. */ withInfo?: boolean;
 }
 
 export interface XMLDescFlags {
@@ -146,6 +149,8 @@ export interface OpenContext {
 
 export interface OpenedDrivers {
   driver: HypervisorDriver;
+  /** Why the connection opened with less than it could have (e.g. a sub-driver unusable on this host). */
+  warnings?: readonly VirError[];
   /** Absent means the connection's network slot stays empty. */
   networkDriver?: NetworkDriver;
 }

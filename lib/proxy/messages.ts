@@ -5,25 +5,9 @@
  */
 import { VirError, ErrorCode, ErrorDomain, isVirError } from '../errors.js';
 import { protocolError } from './protocol.js';
+import { SERVED_METHODS, type ServedMethod } from './methods.js';
 
-/**
- * The read-only subset served to unprivileged users (version, node info, capabilities,
- * domain lists and counts, lookups, info incl. max memory, and domain XML, which also
- * carries the OS type). `$hello` lets a client check it reached a live daemon.
- */
-export const SERVED_METHODS = [
-  '$hello',
-  'getVersion',
-  'nodeGetInfo',
-  'getCapabilities',
-  'listAllDomains',
-  'lookupDomainById',
-  'lookupDomainByName',
-  'lookupDomainByUUID',
-  'domainGetInfo',
-  'domainGetXMLDesc',
-] as const;
-export type ServedMethod = (typeof SERVED_METHODS)[number];
+export { SERVED_METHODS, type ServedMethod } from './methods.js';
 
 const SERVED: ReadonlySet<string> = new Set(SERVED_METHODS);
 export function isServed(method: string): method is ServedMethod {

@@ -19,15 +19,12 @@ import {
   errorPayload,
   isServed,
   replyPayload,
-  type ServedMethod,
 } from './messages.js';
+import type { ProxyReadMethod, ServedMethod } from './methods.js';
 import { peerCredentials, type PeerCredentials } from './peer.js';
 
 /** The driver methods the server needs from its backend (a root connection's driver). */
-export type ProxyBackend = Pick<
-  HypervisorDriver,
-  'getVersion' | 'nodeGetInfo' | 'getCapabilities' | 'listAllDomains' | 'lookupDomainById' | 'lookupDomainByName' | 'lookupDomainByUUID' | 'domainGetInfo' | 'domainGetXMLDesc'
->;
+export type ProxyBackend = Pick<HypervisorDriver, ProxyReadMethod>;
 
 export interface ProxyServerOptions {
   socketPath: string;
@@ -205,31 +202,27 @@ export class ProxyServer {
   }
 
   async #dispatch(method: ServedMethod, a: unknown[], peer: PeerCredentials): Promise<unknown> {
-    switch (method) {
-      case '$hello':
-        return { server: 'xenvirt-proxy', protocol: 1, uid: peer.uid, gid: peer.gid, pid: peer.pid };
-      case 'getVersion':
-        return this.#need('getVersion')();
-      case 'nodeGetInfo':
-        return this.#need('nodeGetInfo')();
-      case 'getCapabilities':
-        return this.#need('getCapabilities')();
-      case 'listAllDomains':
-        return this.#need('listAllDomains')(argFlags(method, a[0], ['active', 'inactive']));
-      case 'lookupDomainById':
-        return this.#need('lookupDomainById')(argId(method, a[0]));
-      case 'lookupDomainByName':
-        return this.#need('lookupDomainByName')(argString(method, a[0], 'domain name'));
-      case 'lookupDomainByUUID':
-        return this.#need('lookupDomainByUUID')(argUUID(method, a[0]));
-      case 'domainGetInfo':
-        return this.#need('domainGetInfo')(await this.#resolve(method, a[0]));
-      case 'domainGetXMLDesc': {
-        const flags = argFlags(method, a[1], ['inactive']);
-        return stripSecrets(await this.#need('domainGetXMLDesc')(await this.#resolve(method, a[0]), flags));
-      }
-    }
+    if (method === '$hello') return { server: 'xenvirt-proxy', protocol: 1, uid: peer.uid, gid: peer.gid, pid: peer.pid };
+    return this.#handlers[method](a);
   }
+
+  /** One handler per served read method (the compiler checks the list is covered): checked arguments in, backend answer out. */
+  readonly #handlers: Record<ProxyReadMethod, (a: unknown[]) => Promise<unknown>> = {
+    getVersion: () => this.#need('getVersion')(),
+    nodeGetInfo: () => this.#need('nodeGetInfo')(),
+    getCapabilities: () => this.#need('getCapabilities')(),
+    listAllDomains: (a) => this.#need('listAllDomains')(argFlags('listAllDomains', a[0], ['active', 'inactive', 'withInfo'])),
+    lookupDomainById: (a) => this.#need('lookupDomainById')(argId('lookupDomainById', a[0])),
+    lookupDomainByName: (a) => this.#need('lookupDomainByName')(argString('lookupDomainByName', a[0], 'domain name')),
+    lookupDomainByUUID: (a) => this.#need('lookupDomainByUUID')(argUUID('lookupDomainByUUID', a[0])),
+    domainGetInfo: async (a) => this.#need('domainGetInfo')(await this.#resolve('domainGetInfo', a[0])),
+    domainGetXMLDesc: async (a) => {
+      const flags = argFlags('domainGetXMLDesc', a[1], ['inactive']);
+      return stripSecrets(await this.#need('domainGetXMLDesc')(await this.#resolve('domainGetXMLDesc', a[0]), flags));
+    },
+    domainGetVcpus: async (a) => this.#need('domainGetVcpus')(await this.#resolve('domainGetVcpus', a[0])),
+    domainGetAutostart: async (a) => this.#need('domainGetAutostart')(await this.#resolve('domainGetAutostart', a[0])),
+  };
 
   #onConnection(socket: net.Socket): void {
     socket.on('error', () => {}); // a peer that vanishes is not our failure

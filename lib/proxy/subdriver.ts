@@ -5,30 +5,11 @@
  * with VIR_ERR_OPERATION_DENIED, so there is one authority for that rule.
  */
 import { VirError, ErrorCode, ErrorDomain } from '../errors.js';
-import { MUTATING_METHODS } from '../dispatch.js';
+import { FORWARDED_METHODS } from './methods.js';
 import type { SubDriver, SubDriverContext, SubDriverFactory } from '../drivers/xen/subdriver.js';
 import { ProxyClient, DEFAULT_PROXY_SOCKET, type ProxyClientOptions } from './client.js';
 
-/** Read-only driver methods: the daemon serves these to unprivileged users. */
-const READ_METHODS = [
-  'getVersion',
-  'getCapabilities',
-  'nodeGetInfo',
-  'listAllDomains',
-  'lookupDomainByName',
-  'lookupDomainById',
-  'lookupDomainByUUID',
-  'domainGetInfo',
-  'domainGetXMLDesc',
-  'domainGetVcpus',
-] as const;
-
-/**
- * Driver methods the sub-driver forwards: the read-only ones, which are served, and
- * every mutating one (the same set read-only connections refuse), which the daemon
- * answers with VIR_ERR_OPERATION_DENIED — the truthful answer, not "unsupported".
- */
-export const FORWARDED_METHODS: readonly string[] = [...READ_METHODS, ...MUTATING_METHODS];
+export { FORWARDED_METHODS } from './methods.js';
 
 export interface ProxySubDriver extends SubDriver {
   readonly client: ProxyClient;

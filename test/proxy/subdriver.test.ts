@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import '../../lib/drivers/test/index.js';
@@ -15,6 +15,7 @@ import type { HypervisorDriver } from '../../lib/driver.js';
 import { isVirError } from '../../lib/errors.js';
 import { ProxyServer } from '../../lib/proxy/server.js';
 import { openProxy, proxySubDriverFactory } from '../../lib/proxy/subdriver.js';
+import { configFilesSubDriverFactory } from '../../lib/drivers/xen/configfiles-subdriver.js';
 import { fakeSubDriver } from '../xend/fake-subdrivers.js';
 
 async function failure(p: Promise<unknown>): Promise<Error & { code: string }> {
@@ -86,7 +87,7 @@ describe('proxy sub-driver', () => {
   });
 
   it('denies define/undefine at the daemon even when the config files are readable (and so open) for a non-root user', async () => {
-    const xm = fakeSubDriver('xm', ['defineXML', 'domainUndefine', 'lookupDomainByName'], () => ({ name: 'x', uuid: '11111111-2222-3333-4444-555555555555', id: -1 }));
+    const xm = fakeSubDriver('configfiles', ['defineXML', 'domainUndefine', 'lookupDomainByName'], () => ({ name: 'x', uuid: '11111111-2222-3333-4444-555555555555', id: -1 }));
     const r = await openXen(
       new URL('xen:///'),
       { options: { xen: { proxyPath: sock, privileged: false } }, readOnly: false, events: new EventEmitter() },
@@ -97,6 +98,32 @@ describe('proxy sub-driver', () => {
       expect((await failure(r.driver.defineXML!("<domain type='xen'><name>x</name></domain>"))).code).toBe('VIR_ERR_OPERATION_DENIED');
       expect((await failure(r.driver.domainUndefine!({ name: 'x', uuid: '11111111-2222-3333-4444-555555555555', id: -1 }))).code).toBe('VIR_ERR_OPERATION_DENIED');
       expect(xm.calls).toEqual([]);
+    } finally {
+      await r.driver.close();
+    }
+  });
+
+  it('non-root with a READABLE config dir (the usual case): lookups reach the proxy, the guest is running, vCPUs are served', async () => {
+    // The running 'test' guest also has a config file, without a uuid line, as xl users keep them.
+    const configDir = join(dir, 'xen');
+    mkdirSync(configDir);
+    writeFileSync(join(configDir, 'test.cfg'), 'name = "test"\nmemory = 128\nkernel = "/boot/vmlinuz"\n');
+    const r = await openXen(
+      new URL('xen:///'),
+      { options: { xen: { proxyPath: sock, privileged: false, configDir } }, readOnly: false, events: new EventEmitter() },
+      [configFilesSubDriverFactory, proxySubDriverFactory],
+    );
+    if (r === 'declined') throw new Error('declined');
+    try {
+      const live = (await backend.listAllDomains!({}))[0]!;
+      const ref = await r.driver.lookupDomainByName!('test');
+      expect(ref).toEqual(live);
+      expect(ref.id).toBeGreaterThanOrEqual(0);
+      expect((await r.driver.domainGetInfo!(ref)).state).toBe('running');
+      const vcpus = (v: { number: number; cpumap: number[] }[]) => v.map((x) => [x.number, x.cpumap]); // cpu time moves on
+      expect(vcpus(await r.driver.domainGetVcpus!(ref))).toEqual(vcpus(await backend.domainGetVcpus!(live)));
+      expect(await r.driver.domainGetAutostart!(ref)).toBe(await backend.domainGetAutostart!(live));
+      expect((await r.driver.listAllDomains!({})).map((d) => [d.name, d.id])).toEqual([['test', live.id]]);
     } finally {
       await r.driver.close();
     }

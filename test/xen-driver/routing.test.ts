@@ -96,12 +96,9 @@ describe('routing table', () => {
     }
   });
 
-  it('puts the hypervisor after every management layer on hypervisor-last routes', () => {
+  it('names the hypervisor last on hypervisor-last routes (the driver calls it last anyway)', () => {
     for (const m of METHODS.filter((x) => ROUTES[x].policy === 'hypervisor-last')) {
-      const order = ROUTES[m].order;
-      const hv = order.indexOf('hypervisor');
-      expect(hv, m).toBeGreaterThan(0);
-      for (const mgmt of ['toolstack', 'xend'] as const) if (order.includes(mgmt)) expect(order.indexOf(mgmt), m).toBeLessThan(hv);
+      expect(ROUTES[m].order.at(-1), m).toBe('hypervisor');
     }
   });
 
@@ -142,26 +139,48 @@ describe.each(SINGLE_ANSWER)('route %s', (method) => {
       expect(calledSubs(subs, method)).toEqual([route.order[0]]);
     });
   } else {
+    // A failure that moves on (fallback.ts): for lookups "not here", else "this way in broke".
+    const movesOn = (n: string) => (route.policy === 'live-first' ? noDomain(n) : failure(ErrorCode.OPERATION_FAILED, `${n} down`));
     it.each(route.order.slice(1).map((name, i) => [name, i + 1] as const))('falls back to %s when every earlier one fails', async (name, index) => {
-      const subs = fakesFor(method, (n, i) => (i < index ? { fail: failure(ErrorCode.OPERATION_FAILED, `${n} down`) } : { answer: `${n}-answer` }));
+      const subs = fakesFor(method, (n, i) => (i < index ? { fail: movesOn(n) } : { answer: `${n}-answer` }));
       const logged: string[] = [];
       expect(await driverOver(subs, (m) => logged.push(m))[method]!(...args)).toBe(`${name}-answer`);
       expect(calledSubs(subs, method)).toEqual(route.order.slice(0, index + 1));
       expect(logged.some((l) => l.includes(`${route.order[0]} failed`))).toBe(true);
     });
 
+    it('a final failure (invalid argument) is the answer: nobody after it is tried', async () => {
+      const err = failure(ErrorCode.INVALID_ARG, 'bad value');
+      const subs = fakesFor(method, (_n, i) => (i === 0 ? { fail: err } : { answer: 'other' }));
+      expect(await rejection(driverOver(subs)[method]!(...args))).toBe(err);
+      expect(calledSubs(subs, method)).toEqual([route.order[0]]);
+    });
+
     it('every candidate failed: the most specific error, naming the others', async () => {
       const last = route.order.length - 1;
-      const subs = fakesFor(method, (n, i) => ({ fail: i === last ? failure(ErrorCode.OPERATION_INVALID, `${n}: domain is not running`) : failure(ErrorCode.OPERATION_FAILED, `${n} broke`) }));
+      const subs = fakesFor(method, (n, i) => ({ fail: i === last ? failure(ErrorCode.SYSTEM_ERROR, `${n}: EIO`) : movesOn(n) }));
       const e = await rejection(driverOver(subs)[method]!(...args));
-      expect(e.code).toBe(route.order.length > 1 ? ErrorCode.OPERATION_INVALID : ErrorCode.OPERATION_INVALID);
-      expect(e.message).toContain(`${route.order[last]}: domain is not running`);
-      if (route.order.length > 1) expect(e.message).toContain(`${route.order[0]} broke`);
+      if (route.policy === 'live-first') {
+        expect(e.code).toBe(ErrorCode.NO_DOMAIN);
+      } else {
+        expect(e.code).toBe(ErrorCode.SYSTEM_ERROR);
+        expect(e.message).toContain(`${route.order[last]}: EIO`);
+        if (route.order.length > 1) expect(e.message).toContain(`${route.order[0]} down`);
+      }
+    });
+  }
+
+  if (route.policy === 'live-first' && route.order.includes('configfiles')) {
+    it('a live source that broke (not "no such domain") keeps the config files out: the domain may be running', async () => {
+      const subs = fakesFor(method, (n) => (n === 'configfiles' ? { answer: 'stored-answer' } : { fail: failure(ErrorCode.NO_CONNECT, `${n} unreachable`) }));
+      const e = await rejection(driverOver(subs)[method]!(...args));
+      expect(e.code).toBe(ErrorCode.NO_CONNECT);
+      expect(calledSubs(subs, method)).not.toContain('configfiles');
     });
   }
 
   it('no open sub-driver implements it: the method is absent, so dispatch says NO_SUPPORT', () => {
-    const subs = new Map<SubDriverName, SubDriver>([['xm', fakeSubDriver('xm', {})], ['hypervisor', fakeSubDriver('hypervisor', {})]]);
+    const subs = new Map<SubDriverName, SubDriver>([['configfiles', fakeSubDriver('configfiles', {})], ['hypervisor', fakeSubDriver('hypervisor', {})]]);
     expect(driverOver(subs)[method]).toBeUndefined();
   });
 });
@@ -178,8 +197,8 @@ describe('domainCreate gets the stored definition', () => {
 
   it('no definition anywhere: the definition lookup error, and nothing is started', async () => {
     const starter = fakeSubDriver('toolstack', { domainCreate: { answer: REF } });
-    const xm = fakeSubDriver('xm', { domainGetXMLDesc: { fail: noDomain('xm') } });
-    const e = await rejection(driverOver(new Map<SubDriverName, SubDriver>([['toolstack', starter], ['xm', xm]])).domainCreate!(REF));
+    const xm = fakeSubDriver('configfiles', { domainGetXMLDesc: { fail: noDomain('configfiles') } });
+    const e = await rejection(driverOver(new Map<SubDriverName, SubDriver>([['toolstack', starter], ['configfiles', xm]])).domainCreate!(REF));
     expect(e.code).toBe(ErrorCode.NO_DOMAIN);
     expect(starter.calls).toHaveLength(0);
   });
@@ -219,7 +238,7 @@ describe('merge: listAllDomains', () => {
     return new Map<SubDriverName, FakeSubDriver>([
       ['xenstore', fakeSubDriver('xenstore', { listAllDomains: { answer: [{ name: 'Domain-0', uuid: U(0), id: 0 }, { name: 'web', uuid: U(1), id: 1 }, { name: 'ghost', uuid: U(9), id: 7 }] } })],
       ['hypervisor', fakeSubDriver('hypervisor', { listAllDomains: { answer: [{ name: '', uuid: U(0), id: 0 }, { name: '', uuid: U(1).toUpperCase(), id: 1 }, { name: '', uuid: U(5), id: 5 }] } })],
-      ['xm', fakeSubDriver('xm', { listAllDomains: { answer: [{ name: 'web', uuid: U(1), id: -1 }, { name: 'db', uuid: U(2), id: -1 }] } })],
+      ['configfiles', fakeSubDriver('configfiles', { listAllDomains: { answer: [{ name: 'web', uuid: U(1), id: -1 }, { name: 'db', uuid: U(2), id: -1 }] } })],
     ]);
   }
 
@@ -250,7 +269,7 @@ describe('merge: listAllDomains', () => {
     expect(logged.join('\n')).toContain('xenstored gone');
     const allBad = new Map<SubDriverName, SubDriver>([
       ['xenstore', fakeSubDriver('xenstore', { listAllDomains: { fail: failure(ErrorCode.NO_CONNECT, 'gone') } })],
-      ['xm', fakeSubDriver('xm', { listAllDomains: { fail: failure(ErrorCode.SYSTEM_ERROR, 'EACCES on /etc/xen', 13) } })],
+      ['configfiles', fakeSubDriver('configfiles', { listAllDomains: { fail: failure(ErrorCode.SYSTEM_ERROR, 'EACCES on /etc/xen', 13) } })],
     ]);
     const e = await rejection(driverOver(allBad).listAllDomains!({}));
     expect(e.code).toBe(ErrorCode.SYSTEM_ERROR);
@@ -262,7 +281,7 @@ describe('merge: domainGetXMLDesc', () => {
 
   it('the stored definition with the live id, memory and console tty laid over it', async () => {
     const subs = new Map<SubDriverName, SubDriver>([
-      ['xm', fakeSubDriver('xm', { domainGetXMLDesc: { answer: DEF_XML } })],
+      ['configfiles', fakeSubDriver('configfiles', { domainGetXMLDesc: { answer: DEF_XML } })],
       ['xenstore', fakeSubDriver('xenstore', { domainGetXMLDesc: { answer: live } })],
     ]);
     const xml = await driverOver(subs).domainGetXMLDesc!({ ...REF, id: 4 }, {});
@@ -274,12 +293,12 @@ describe('merge: domainGetXMLDesc', () => {
 
   it('inactive XML is the definition as stored; a transient domain gets the live XML alone', async () => {
     const both = new Map<SubDriverName, SubDriver>([
-      ['xm', fakeSubDriver('xm', { domainGetXMLDesc: { answer: DEF_XML } })],
+      ['configfiles', fakeSubDriver('configfiles', { domainGetXMLDesc: { answer: DEF_XML } })],
       ['xenstore', fakeSubDriver('xenstore', { domainGetXMLDesc: { answer: live } })],
     ]);
     expect(await driverOver(both).domainGetXMLDesc!(REF, { inactive: true })).toBe(DEF_XML);
     const transient = new Map<SubDriverName, SubDriver>([
-      ['xm', fakeSubDriver('xm', { domainGetXMLDesc: { fail: noDomain('xm') } })],
+      ['configfiles', fakeSubDriver('configfiles', { domainGetXMLDesc: { fail: noDomain('configfiles') } })],
       ['xenstore', fakeSubDriver('xenstore', { domainGetXMLDesc: { answer: live } })],
     ]);
     expect(await driverOver(transient).domainGetXMLDesc!(REF, {})).toBe(live);

@@ -162,7 +162,7 @@ for (const kind of DAEMON_KINDS) {
     });
 
     it('through connect("xen:///"): list, and domain events on the connection', async () => {
-      const c = await connect('xen:///', { xen: { privileged: true, xenstorePath: daemon.socket, disable: ['hypervisor', 'xm', 'toolstack', 'xend', 'proxy'] } });
+      const c = await connect('xen:///', { xen: { privileged: true, xenstorePath: daemon.socket, disable: ['hypervisor', 'configfiles', 'toolstack', 'xend', 'proxy'] } });
       try {
         const got: DomainEvent[] = [];
         c.on('domain-event', (e: DomainEvent) => got.push(e));
@@ -185,7 +185,7 @@ for (const kind of DAEMON_KINDS) {
       const work = mkdtempSync(join(tmpdir(), 'xenvirt-xs-cut-'));
       const pass = await cuttable(daemon.socket, work);
       process.env.FAKE_XL_LOG = join(work, 'argv.log');
-      const c = await connect('xen:///', { xen: { privileged: true, xenstorePath: pass.path, xlPath: FAKE_XL, disable: ['hypervisor', 'xm', 'xend', 'proxy'] } });
+      const c = await connect('xen:///', { xen: { privileged: true, xenstorePath: pass.path, xlPath: FAKE_XL, disable: ['hypervisor', 'configfiles', 'xend', 'proxy'] } });
       try {
         const d = await c.lookupDomainByName('web');
         await pass.cut();
@@ -204,6 +204,27 @@ for (const kind of DAEMON_KINDS) {
       const missing = `${daemon.rundir}/no-such-socket`;
       const e = await rejection(connect('xen:///', { xen: { privileged: true, xenstorePath: missing, disable: ['hypervisor'] } }));
       expect(e.message).toContain('xenstore sub-driver is required');
+    });
+
+    it('XenStore lost: the domain event stream ends with domain-event-error on the connection (and a warning), not silence', async () => {
+      const work = mkdtempSync(join(tmpdir(), 'xenvirt-xs-events-'));
+      const pass = await cuttable(daemon.socket, work);
+      const c = await connect('xen:///', { xen: { privileged: true, xenstorePath: pass.path, disable: ['hypervisor', 'configfiles', 'toolstack', 'xend', 'proxy'] } });
+      try {
+        const ended: Error[] = [];
+        const warned: Error[] = [];
+        c.on('domain-event-error', (e: Error) => ended.push(e));
+        c.on('warning', (e: Error) => warned.push(e));
+        await pass.cut();
+        await until(() => ended.length > 0);
+        expect(ended).toHaveLength(1);
+        expect(ended[0]!.message).toMatch(/XenStore domain events stopped/);
+        expect(warned).toEqual(ended);
+        expect(c.warnings).toEqual(ended);
+      } finally {
+        await c.close();
+        rmSync(work, { recursive: true, force: true });
+      }
     });
 
     it('after close, calls fail with a clear error and no more events come', async () => {

@@ -6,23 +6,28 @@ import { ErrorCode, ErrorDomain, VirError } from '../../errors.js';
 
 const NAME_MAX_BYTES = 255;
 
+/** The toolstack's and daemons' own files that live beside domain configs in /etc/xen. */
+const TOOLSTACK_FILES: ReadonlySet<string> = new Set(['xl.conf', 'oxenstored.conf', 'xenstored.conf', 'cpupool', 'xenapiusers', 'auto', 'scripts']);
+
 /**
- * Not a domain config: hidden files (also our own temp files), editor backups and
- * autosaves, package-manager leftovers, xend's daemon config, the shipped examples,
- * and xl's global settings.
+ * Not a domain config, the way xm/xl users keep /etc/xen: hidden files (also editor
+ * locks `.#name` and our own temp files), editor backups and swap files (`name~`,
+ * `#name#`, `*.bak`, `*.swp`, …), package-manager leftovers, xend's daemon and PCI
+ * settings (`xend-config*`, `*.sxp`), the shipped examples, README files, xl's global
+ * settings and the other toolstack files, and the auto/ and scripts/ directories.
  */
 export function isSkippedConfigName(name: string): boolean {
   return (
     name.startsWith('.') ||
     name.endsWith('~') ||
     /^#.*#$/.test(name) ||
-    /\.(bak|orig|rej|swp|tmp|dpkg-(old|new|dist|bak|tmp)|rpmsave|rpmnew|ucf-(old|new|dist))$/.test(name) ||
-    name.startsWith('xend-config.sxp') ||
+    /\.(bak|old|orig|rej|swp|swo|tmp|save|dpkg-(old|new|dist|bak|tmp)|rpmsave|rpmnew|ucf-(old|new|dist))$/i.test(name) ||
+    /\.sxp$/.test(name) ||
+    name.startsWith('xend-config') ||
     name.startsWith('xmexample') ||
     name.startsWith('xlexample') ||
-    name === 'xl.conf' ||
-    name === 'auto' ||
-    name === 'scripts'
+    /^readme/i.test(name) ||
+    TOOLSTACK_FILES.has(name)
   );
 }
 

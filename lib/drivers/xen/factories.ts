@@ -7,15 +7,15 @@
 import type { SubDriverFactory, SubDriverName } from './subdriver.js';
 import { hypervisorSubDriverFactory } from './hypervisor-subdriver.js';
 import { xenstoreSubDriverFactory } from './xenstore-subdriver.js';
-import { configSubDriverFactory } from './config-subdriver.js';
+import { configFilesSubDriverFactory } from './configfiles-subdriver.js';
 import { toolstackSubDriverFactory } from './toolstack-subdriver.js';
 
-const OPEN_ORDER: readonly SubDriverName[] = ['hypervisor', 'xenstore', 'xm', 'toolstack', 'xend', 'proxy'];
+const OPEN_ORDER: readonly SubDriverName[] = ['hypervisor', 'xenstore', 'configfiles', 'toolstack', 'xend', 'proxy'];
 
 const factories = new Map<SubDriverName, SubDriverFactory>([
   ['hypervisor', hypervisorSubDriverFactory],
   ['xenstore', xenstoreSubDriverFactory],
-  ['xm', configSubDriverFactory],
+  ['configfiles', configFilesSubDriverFactory],
   ['toolstack', toolstackSubDriverFactory],
 ]);
 

@@ -5,11 +5,15 @@
  * the UUID before acting, because ids are reused once a domain is gone.
  */
 import { readFile } from 'node:fs/promises';
-import type { DomainInfo, DomainRef, NodeInfo, VcpuInfo } from '../../driver.js';
-import type { HypervisorDriver as Hypervisor } from '../../hypervisor/index.js';
+import type { DomainInfo, DomainRef, ListDomainsFlags, NodeInfo, VcpuInfo } from '../../driver.js';
+import type { HvDomainInfo, HypervisorDriver as Hypervisor } from '../../hypervisor/index.js';
 import { xenCapabilities } from '../../convert/index.js';
 import type { SubDriver, SubDriverContext, SubDriverFactory } from './subdriver.js';
 import { goneError, requireRunning, sameUUID } from './live-domain.js';
+
+function infoOf(i: HvDomainInfo): DomainInfo {
+  return { state: i.state, maxMem: i.maxMem, memory: i.memory, nrVirtCpu: i.nrVirtCpu, cpuTime: i.cpuTime };
+}
 
 const LIBVIRT_ARCH: Record<string, string> = { x64: 'x86_64', ia32: 'i686', arm64: 'aarch64' };
 
@@ -44,13 +48,16 @@ export class HypervisorSubDriver implements SubDriver {
     return this.#hv.nodeInfo();
   }
 
-  async listAllDomains(): Promise<DomainRef[]> {
-    return this.#hv.listDomains().filter((d) => !d.dying).map((d) => ({ name: '', uuid: d.uuid, id: d.domid }));
+  /** Every domain from one getdomaininfolist batch; with withInfo, each one's info from that same batch. */
+  async listAllDomains(flags: ListDomainsFlags = {}): Promise<DomainRef[]> {
+    return this.#hv
+      .listDomains()
+      .filter((d) => !d.dying)
+      .map((d) => (flags.withInfo ? { name: '', uuid: d.uuid, id: d.domid, info: infoOf(d) } : { name: '', uuid: d.uuid, id: d.domid }));
   }
 
   async domainGetInfo(dom: DomainRef): Promise<DomainInfo> {
-    const i = this.#live(dom);
-    return { state: i.state, maxMem: i.maxMem, memory: i.memory, nrVirtCpu: i.nrVirtCpu, cpuTime: i.cpuTime };
+    return infoOf(this.#live(dom));
   }
 
   async domainSuspend(dom: DomainRef): Promise<void> {

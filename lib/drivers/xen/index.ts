@@ -8,6 +8,7 @@ import { ErrorCode, ErrorDomain, VirError } from '../../errors.js';
 import type { DriverRegistration, OpenContext } from '../../driver.js';
 import { registerDriver } from '../../registry.js';
 import { openSubDrivers } from './open.js';
+import { xenDebug } from './debug.js';
 import { subDriverFactories } from './factories.js';
 import { UnifiedXenDriver } from './unified.js';
 import type { SubDriverContext, SubDriverFactory, SubDriverName, XenOptions } from './subdriver.js';
@@ -16,7 +17,7 @@ export { registerSubDriverFactory } from './factories.js';
 export { ROUTES, LOCAL_METHODS, routingRows } from './routing.js';
 export type { Route, RoutePolicy, RoutedMethod } from './routing.js';
 
-const SUB_DRIVER_NAMES: readonly SubDriverName[] = ['hypervisor', 'xenstore', 'xm', 'toolstack', 'xend', 'proxy'];
+const SUB_DRIVER_NAMES: readonly SubDriverName[] = ['hypervisor', 'xenstore', 'configfiles', 'toolstack', 'xend', 'proxy'];
 const STRING_OPTIONS = ['configDir', 'xenstorePath', 'xlPath', 'xendAddress', 'proxyPath'] as const;
 
 function badOption(message: string): VirError {
@@ -39,9 +40,11 @@ export function checkXenOptions(raw: unknown): XenOptions {
     if (o[k] !== undefined && typeof o[k] !== 'boolean') throw badOption(`options.xen.${k} must be a boolean`);
   }
   if (o.disable !== undefined) {
-    if (!Array.isArray(o.disable) || o.disable.some((n) => !SUB_DRIVER_NAMES.includes(n as SubDriverName))) {
+    // 'xm' is the config-file sub-driver's former name: still accepted.
+    if (!Array.isArray(o.disable) || o.disable.some((n) => n !== 'xm' && !SUB_DRIVER_NAMES.includes(n as SubDriverName))) {
       throw badOption(`options.xen.disable must be an array of sub-driver names (${SUB_DRIVER_NAMES.join(', ')})`);
     }
+    return { ...o, disable: o.disable.map((n) => (n === 'xm' ? 'configfiles' : n)) } as XenOptions;
   }
   return o as XenOptions;
 }
@@ -59,9 +62,10 @@ function checkURI(uri: URL): 'ok' | 'declined' {
 export async function openXen(uri: URL, ctx: OpenContext, factories: readonly SubDriverFactory[] = subDriverFactories()) {
   if (checkURI(uri) === 'declined') return 'declined' as const;
   const options = checkXenOptions(ctx.options.xen);
-  const log = (message: string) => {
-    if (process.env.XENVIRT_DEBUG) process.stderr.write(`xenvirt: ${message}\n`);
-  };
+  const log = xenDebug;
+  // Warnings raised while opening wait for the connection (conn.warnings); later ones are events.
+  const early: VirError[] = [];
+  let opened = false;
   const subCtx: SubDriverContext = {
     uri,
     options,
@@ -69,9 +73,15 @@ export async function openXen(uri: URL, ctx: OpenContext, factories: readonly Su
     readOnly: ctx.readOnly,
     events: ctx.events,
     log,
+    warn: (w) => {
+      log(w.message);
+      if (opened) ctx.events.emit('warning', w);
+      else early.push(w);
+    },
   };
-  const subs = await openSubDrivers(factories, subCtx);
-  return { driver: new UnifiedXenDriver(subs, { log }).driver() };
+  const { subs, warnings } = await openSubDrivers(factories, subCtx);
+  opened = true;
+  return { driver: new UnifiedXenDriver(subs, { log }).driver(), warnings: [...warnings, ...early] };
 }
 
 export const xenDriverRegistration: DriverRegistration = {

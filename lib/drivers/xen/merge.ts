@@ -2,7 +2,7 @@
  * How the unified driver combines answers for the 'merge' routes: one domain list
  * without duplicates, and a stored definition with the live facts laid over it.
  */
-import type { DomainRef, ListDomainsFlags, XMLDescFlags } from '../../driver.js';
+import type { DomainInfo, DomainRef, ListDomainsFlags, XMLDescFlags } from '../../driver.js';
 import { formatDomainXML, parseDomainXML } from '../../domain/index.js';
 import type { SubDriverName } from './subdriver.js';
 
@@ -21,6 +21,10 @@ export function mergeDomainLists(answers: readonly Answer<DomainRef[]>[], flags:
   const hv = answers.find((a) => a.sub === 'hypervisor');
   const liveIds = hv ? new Map(hv.value.map((d) => [d.id, d.uuid.toLowerCase()])) : undefined;
   const byUUID = new Map<string, DomainRef>();
+  // Info as the sources gave it: a running domain's from a live answer (the hypervisor's
+  // batch), an inactive one's from its definition. The first of each kind wins.
+  const liveInfo = new Map<string, DomainInfo>();
+  const storedInfo = new Map<string, DomainInfo>();
   for (const { value } of answers) {
     for (const d of value) {
       const key = d.uuid.toLowerCase();
@@ -35,12 +39,26 @@ export function mergeDomainLists(answers: readonly Answer<DomainRef[]>[], flags:
         if (!seen.name && d.name) seen.name = d.name;
         if (seen.id < 0 && d.id >= 0) seen.id = d.id;
       }
+      if (flags.withInfo && d.info) {
+        const into = d.id >= 0 ? liveInfo : storedInfo;
+        if (!into.has(key)) into.set(key, d.info);
+      }
     }
   }
+  if (flags.withInfo) {
+    for (const [key, d] of byUUID) {
+      const info = d.id >= 0 ? liveInfo.get(key) : storedInfo.get(key);
+      if (info) d.info = info;
+    }
+  }
+  // Xen names are unique among running domains, and a config file describes a guest by
+  // name: an inactive definition named like a running domain is that domain (its file
+  // may have no uuid line, or another one), not a second guest.
+  const runningNames = new Set([...byUUID.values()].filter((d) => d.id >= 0 && d.name !== '').map((d) => d.name));
   // Same reading of the flags as the test driver: naming only one kind means only it.
   const wantActive = flags.active ?? !flags.inactive;
   const wantInactive = flags.inactive ?? !flags.active;
-  const out = [...byUUID.values()].filter((d) => d.name !== '' && (d.id >= 0 ? wantActive : wantInactive));
+  const out = [...byUUID.values()].filter((d) => d.name !== '' && (d.id >= 0 ? wantActive : wantInactive && !runningNames.has(d.name)));
   // Running domains by id, then inactive ones by name: a stable order for users.
   return out.sort((a, b) => (a.id >= 0 && b.id >= 0 ? a.id - b.id : a.id >= 0 ? -1 : b.id >= 0 ? 1 : a.name.localeCompare(b.name)));
 }
@@ -57,7 +75,12 @@ export function mergeDomainXML(answers: readonly Answer<string>[], flags: XMLDes
   let changed = false;
   for (const { value } of answers.slice(1)) {
     const live = parseDomainXML(value);
-    if (live.uuid.toLowerCase() !== base.uuid.toLowerCase()) continue;
+    // The same guest: same UUID, or the same name (a config file without a uuid line).
+    if (live.uuid.toLowerCase() !== base.uuid.toLowerCase() && live.name !== base.name) continue;
+    if (live.id !== undefined && live.id >= 0 && live.uuid.toLowerCase() !== base.uuid.toLowerCase()) {
+      base.uuid = live.uuid; // the running domain's UUID is the one Xen knows it by
+      changed = true;
+    }
     if (live.id !== undefined && live.id >= 0) {
       base.id = live.id;
       base.currentMemory = live.currentMemory;

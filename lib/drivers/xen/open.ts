@@ -9,6 +9,11 @@
  *   may fail except the proxy, which is the unprivileged way in. Without a proxy
  *   sub-driver, the open fails with VIR_ERR_NO_XEN saying so.
  * - options.disable names sub-drivers not to open at all (never required then).
+ * - No dead connection: when the hypervisor sub-driver fails only because this Xen
+ *   speaks an interface version the build does not know (a newer Xen), the connection
+ *   opens without it; every route with another sub-driver (XenStore, the toolstack)
+ *   answers, and the reason is in the result's warnings (conn.warnings). Any other
+ *   failure of a required sub-driver still fails the open.
  */
 import { ErrorCode, ErrorDomain, VirError, isVirError } from '../../errors.js';
 import type { SubDriver, SubDriverContext, SubDriverFactory, SubDriverName } from './subdriver.js';
@@ -26,8 +31,27 @@ async function closeAll(opened: Map<SubDriverName, SubDriver>, ctx: SubDriverCon
   for (const r of results) if (r.status === 'rejected') ctx.log(`closing after a failed open: ${String((r.reason as Error)?.message ?? r.reason)}`);
 }
 
+/**
+ * The hypervisor speaks an interface version this build has no layout for. Recognised
+ * by lib/hypervisor's reason when it gives one, else by VIR_ERR_XEN_CALL and the words
+ * of the probe's message (the native layer's wording: "refuses every … interface
+ * version", "a pair this xenvirt build has no struct layout for").
+ */
+export function isInterfaceUnsupported(e: unknown): boolean {
+  if (!isVirError(e)) return false;
+  const reason = (e as { reason?: unknown }).reason;
+  if (reason === 'interface-unsupported') return true;
+  return e.code === ErrorCode.XEN_CALL && /interface version|no struct layout|unsupported interface/i.test(e.message);
+}
+
+export interface OpenedSubDrivers {
+  subs: Map<SubDriverName, SubDriver>;
+  /** Why the connection has less than it could (see the no-dead-connection rule above). */
+  warnings: VirError[];
+}
+
 /** Open the sub-drivers for one connection by the rules above. */
-export async function openSubDrivers(factories: readonly SubDriverFactory[], ctx: SubDriverContext): Promise<Map<SubDriverName, SubDriver>> {
+export async function openSubDrivers(factories: readonly SubDriverFactory[], ctx: SubDriverContext): Promise<OpenedSubDrivers> {
   const disabled = new Set(ctx.options.disable ?? []);
   const required = requiredSet(ctx);
   const available = new Set(factories.map((f) => f.name));
@@ -40,6 +64,7 @@ export async function openSubDrivers(factories: readonly SubDriverFactory[], ctx
   }
   const opened = new Map<SubDriverName, SubDriver>();
   const skipped: string[] = [];
+  const warnings: VirError[] = [];
   for (const factory of factories) {
     if (disabled.has(factory.name)) continue;
     try {
@@ -47,6 +72,16 @@ export async function openSubDrivers(factories: readonly SubDriverFactory[], ctx
       opened.set(factory.name, sub);
     } catch (e) {
       const why = isVirError(e) || e instanceof Error ? e.message : String(e);
+      if (factory.name === 'hypervisor' && isInterfaceUnsupported(e)) {
+        const w = new VirError(
+          `${ctx.uri.href} opened without the hypervisor sub-driver (hypercalls): ${why}. ` +
+            'XenStore and the toolstack answer instead; CPU time, paused state and vCPU details are not available',
+          { code: ErrorCode.XEN_CALL, domain: ErrorDomain.XEN, cause: e },
+        );
+        warnings.push(w);
+        ctx.log(w.message);
+        continue;
+      }
       if (required.has(factory.name)) {
         await closeAll(opened, ctx);
         throw new VirError(`cannot open ${ctx.uri.href}: the ${factory.name} sub-driver is required ${ctx.privileged ? 'for a privileged connection' : 'for a non-root connection'} and failed: ${why}`, {
@@ -65,5 +100,5 @@ export async function openSubDrivers(factories: readonly SubDriverFactory[], ctx
       domain: ErrorDomain.XEN,
     });
   }
-  return opened;
+  return { subs: opened, warnings };
 }

@@ -2,12 +2,18 @@
  * THE routing table of the unified Xen driver: for each public method, which
  * sub-drivers to try, in which order, under which policy, and why.
  *
- * Policies:
+ * Policies (what a failure does is decided by fallback.ts, the same for every policy:
+ * "moves on" failures try the next sub-driver, "final" ones are the answer):
  * - 'first-success': try each open sub-driver that implements the method in order;
- *   the first answer wins, a failure moves on to the next.
- * - 'hypervisor-last': like first-success, for state changes: the management layer
- *   (toolstack, xend) goes first so it sees the change, the hypervisor acts directly
- *   only when that layer failed (e.g. xend under memory pressure, xl missing).
+ *   the first answer wins.
+ * - 'hypervisor-last': for state changes: the management layer (toolstack, xend) goes
+ *   first so it sees the change; the hypervisor acts directly only after every open
+ *   management-layer sub-driver failed with a "moves on" failure (or none is open, e.g.
+ *   xl missing). The unified driver calls the hypervisor last whatever its place here.
+ * - 'live-first': lookups. Live sources (fallback.ts LIVE_SOURCES) answer for running
+ *   domains; a stored definition (config files) is the answer only when every open live
+ *   source said the domain does not run, so a running domain is never reported inactive
+ *   because a config file was found first or a live source was down.
  * - 'single-owner': only the first open sub-driver that implements it is called; its
  *   error is final (a second owner would act on a different store of truth).
  * - 'merge': every open implementer is asked; answers are combined (lists without
@@ -25,7 +31,7 @@
 import type { HypervisorDriver } from '../../driver.js';
 import type { SubDriverName } from './subdriver.js';
 
-export type RoutePolicy = 'first-success' | 'hypervisor-last' | 'single-owner' | 'merge';
+export type RoutePolicy = 'first-success' | 'hypervisor-last' | 'live-first' | 'single-owner' | 'merge';
 
 export interface Route {
   policy: RoutePolicy;
@@ -40,6 +46,23 @@ export interface Route {
    */
   needsDefinition?: boolean;
 }
+
+/**
+ * Every public method of HypervisorDriver, checked by the compiler both ways (nothing
+ * listed that is not a method, nothing missing): the tests walk it to prove that each
+ * public method is either routed or answered locally.
+ */
+const PUBLIC_METHOD_LIST = [
+  'getType', 'getVersion', 'getHostname', 'getCapabilities', 'nodeGetInfo', 'listAllDomains', 'lookupDomainByName',
+  'lookupDomainById', 'lookupDomainByUUID', 'defineXML', 'createXML', 'restore', 'domainXMLFromNative', 'domainXMLToNative',
+  'domainGetInfo', 'domainSuspend', 'domainResume', 'domainShutdown', 'domainReboot', 'domainDestroy', 'domainCreate',
+  'domainUndefine', 'domainGetXMLDesc', 'domainSetMemory', 'domainSetMaxMemory', 'domainSetVcpus', 'domainGetVcpus',
+  'domainPinVcpu', 'domainGetAutostart', 'domainSetAutostart', 'domainSave', 'domainCoreDump',
+] as const satisfies readonly Exclude<keyof HypervisorDriver, 'name' | 'close'>[];
+type UnlistedPublicMethod = Exclude<keyof HypervisorDriver, 'name' | 'close' | (typeof PUBLIC_METHOD_LIST)[number]>;
+// Fails to compile when HypervisorDriver gains a method this list does not name.
+const everyPublicMethodListed: [UnlistedPublicMethod] extends [never] ? true : UnlistedPublicMethod = true;
+export const PUBLIC_DRIVER_METHODS: readonly string[] = everyPublicMethodListed ? PUBLIC_METHOD_LIST : [];
 
 /** Methods the unified driver answers itself, needing no host access. */
 export const LOCAL_METHODS = {
@@ -69,27 +92,27 @@ export const ROUTES: Record<RoutedMethod, Route> = {
   },
   listAllDomains: {
     policy: 'merge',
-    order: ['xenstore', 'hypervisor', 'xm', 'xend', 'proxy'],
+    order: ['xenstore', 'hypervisor', 'configfiles', 'xend', 'proxy'],
     reason: 'running domains are named in XenStore (stale entries filtered by the hypervisor\'s ids), defined ones live in config files: one list without duplicates',
   },
   lookupDomainByName: {
-    policy: 'first-success',
-    order: ['xend', 'xenstore', 'xm', 'proxy'],
-    reason: 'xend (when it runs) knows running and managed domains by name in one call and is the layer that must agree; then XenStore for running domains, the config dir for inactive ones',
+    policy: 'live-first',
+    order: ['xend', 'xenstore', 'proxy', 'configfiles'],
+    reason: 'xend (when it runs) knows running and managed domains by name in one call; XenStore names running domains, the proxy answers for non-root users; a config file only when no live source has it running',
   },
   lookupDomainById: {
-    policy: 'first-success',
+    policy: 'live-first',
     order: ['xenstore', 'xend', 'proxy'],
-    reason: 'ids exist only for running domains, whose names XenStore holds',
+    reason: 'ids exist only for running domains, whose names XenStore holds (the proxy for non-root users)',
   },
   lookupDomainByUUID: {
-    policy: 'first-success',
-    order: ['xenstore', 'xm', 'xend', 'proxy'],
-    reason: 'running first so the answer carries the live id, then the config dir',
+    policy: 'live-first',
+    order: ['xenstore', 'xend', 'proxy', 'configfiles'],
+    reason: 'live sources first so a running domain comes with its id, then the config dir for inactive ones',
   },
   defineXML: {
     policy: 'single-owner',
-    order: ['xend', 'proxy', 'xm'],
+    order: ['xend', 'proxy', 'configfiles'],
     reason: 'inactive domains: xend keeps definitions itself from config version 3 (its sub-driver offers defineXML only then), otherwise config files; one store, or two would disagree; the proxy refuses it',
   },
   createXML: {
@@ -104,17 +127,17 @@ export const ROUTES: Record<RoutedMethod, Route> = {
   },
   domainGetInfo: {
     policy: 'first-success',
-    order: ['hypervisor', 'xenstore', 'xm', 'xend', 'proxy'],
-    reason: 'hypercall numbers are exact; XenStore gives a fallback for running domains, config files for inactive ones',
+    order: ['hypervisor', 'xenstore', 'xend', 'proxy', 'configfiles'],
+    reason: 'hypercall numbers are exact; XenStore, xend or the proxy for running domains when privcmd is not open; config files for inactive ones (live sub-drivers decline those)',
   },
   domainSuspend: {
     policy: 'hypervisor-last',
-    order: ['xend', 'toolstack', 'hypervisor', 'proxy'],
+    order: ['xend', 'toolstack', 'proxy', 'hypervisor'],
     reason: 'xend/the toolstack must see the pause so their state stays true; pause by hypercall only when they fail; the proxy refuses it (read-only)',
   },
   domainResume: {
     policy: 'hypervisor-last',
-    order: ['xend', 'toolstack', 'hypervisor', 'proxy'],
+    order: ['xend', 'toolstack', 'proxy', 'hypervisor'],
     reason: 'xend/the toolstack must see the unpause so their state stays true; unpause by hypercall only when they fail; the proxy refuses it (read-only)',
   },
   domainShutdown: {
@@ -129,7 +152,7 @@ export const ROUTES: Record<RoutedMethod, Route> = {
   },
   domainDestroy: {
     policy: 'hypervisor-last',
-    order: ['xend', 'toolstack', 'hypervisor', 'proxy'],
+    order: ['xend', 'toolstack', 'proxy', 'hypervisor'],
     reason: 'xend/the toolstack tear down devices and XenStore entries too and must know the domain is gone; destroy by hypercall only when they fail; the proxy refuses it',
   },
   domainCreate: {
@@ -140,12 +163,12 @@ export const ROUTES: Record<RoutedMethod, Route> = {
   },
   domainUndefine: {
     policy: 'single-owner',
-    order: ['xend', 'proxy', 'xm'],
+    order: ['xend', 'proxy', 'configfiles'],
     reason: 'the definition lives in one store: xend (config version >= 3, else its sub-driver does not offer this) or the config dir; the proxy refuses it',
   },
   domainGetXMLDesc: {
     policy: 'merge',
-    order: ['xm', 'xend', 'proxy', 'xenstore'],
+    order: ['configfiles', 'xend', 'proxy', 'xenstore'],
     reason: 'the stored definition is the base; XenStore adds live facts (id, console tty, VNC port) and stands alone for transient domains',
   },
   domainSetMemory: {
@@ -155,13 +178,13 @@ export const ROUTES: Record<RoutedMethod, Route> = {
   },
   domainSetMaxMemory: {
     policy: 'hypervisor-last',
-    order: ['toolstack', 'xend', 'hypervisor', 'proxy'],
+    order: ['toolstack', 'xend', 'proxy', 'hypervisor'],
     reason: 'the toolstack records the new maximum too; set it by domctl when the toolstack fails',
   },
   domainSetVcpus: {
-    policy: 'hypervisor-last',
-    order: ['xend', 'toolstack', 'hypervisor', 'proxy'],
-    reason: 'xend/the toolstack drive vcpu hotplug (XenStore availability nodes) and record the count; max_vcpus domctl last; the proxy refuses it',
+    policy: 'first-success',
+    order: ['xend', 'toolstack', 'proxy'],
+    reason: 'xend/the toolstack drive vcpu hotplug (XenStore availability nodes) and record the count; there is no hypercall for it (max_vcpus only sets the ceiling at build time); the proxy refuses it',
   },
   domainGetVcpus: {
     policy: 'first-success',
@@ -170,18 +193,18 @@ export const ROUTES: Record<RoutedMethod, Route> = {
   },
   domainPinVcpu: {
     policy: 'hypervisor-last',
-    order: ['xend', 'hypervisor', 'proxy'],
+    order: ['xend', 'proxy', 'hypervisor'],
     reason: 'xend recorded pinning in its config; affinity is a domctl otherwise',
   },
   domainGetAutostart: {
     policy: 'single-owner',
-    order: ['xm', 'xend'],
-    reason: 'autostart is the auto/ symlink next to the config file (or a xend setting)',
+    order: ['proxy', 'configfiles'],
+    reason: 'autostart is the auto/ symlink next to the config file; a non-root user asks the proxy, which reads it as root (xend\'s sub-driver has no autostart call)',
   },
   domainSetAutostart: {
     policy: 'single-owner',
-    order: ['proxy', 'xm', 'xend'],
-    reason: 'autostart is the auto/ symlink next to the config file (or a xend setting)',
+    order: ['proxy', 'configfiles'],
+    reason: 'autostart is the auto/ symlink next to the config file; the proxy refuses it for non-root users',
   },
   domainCoreDump: {
     policy: 'single-owner',

@@ -9,8 +9,9 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { HypervisorDriver } from '../../driver.js';
+import type { VirError } from '../../errors.js';
 
-export type SubDriverName = 'hypervisor' | 'xenstore' | 'xm' | 'toolstack' | 'xend' | 'proxy';
+export type SubDriverName = 'hypervisor' | 'xenstore' | 'configfiles' | 'toolstack' | 'xend' | 'proxy';
 
 /** Per-sub-driver settings a caller may pass as connect(uri, { xen: { … } }). */
 export interface XenOptions {
@@ -40,8 +41,13 @@ export interface SubDriverContext {
   readOnly: boolean;
   /** Connection events ('domain-event'). */
   events: EventEmitter;
-  /** Where sub-drivers report non-fatal trouble (a sub-driver that could not open, …). */
+  /** Where sub-drivers report non-fatal trouble (a sub-driver that could not open, …): the debug channel. */
   log(message: string): void;
+  /**
+   * A degradation the caller should know of (conn.warnings; after the open also the
+   * connection's 'warning' event). Absent in contexts that have no connection (tests).
+   */
+  warn?(warning: VirError): void;
 }
 
 /** The public driver methods a sub-driver may implement (all optional). */

@@ -9,10 +9,18 @@ import type { DomainRef, HypervisorDriver, ListDomainsFlags, NativeFormat, XMLDe
 import { convertFromNative, convertToNative } from '../native-formats.js';
 import { ROUTES, type Route, type RoutedMethod } from './routing.js';
 import { asVirError, chooseError, type Attempt } from './error-choice.js';
+import { LIVE_SOURCES, fallbackVerdict, isDeclined } from './fallback.js';
 import { mergeDomainLists, mergeDomainXML, type Answer } from './merge.js';
 import type { SubDriver, SubDriverName } from './subdriver.js';
 
 type AnyFn = (...args: unknown[]) => Promise<unknown>;
+
+/** The call is about one domain the caller holds as running. */
+function isLiveRef(v: unknown): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  const r = v as Partial<DomainRef>;
+  return typeof r.uuid === 'string' && typeof r.id === 'number' && r.id >= 0;
+}
 
 export interface UnifiedDriverOptions {
   /** Where non-fatal trouble goes (a close that failed, …). */
@@ -65,28 +73,69 @@ export class UnifiedXenDriver {
           throw asVirError(subs[0]!, e);
         }
       case 'first-success':
+        return this.#inOrder(method, subs, args);
       case 'hypervisor-last': {
-        const attempts: Attempt[] = [];
-        for (const sub of subs) {
-          try {
-            return await this.#call(sub, method, args);
-          } catch (e) {
-            const error = asVirError(sub, e);
-            attempts.push({ sub, error });
-            if (subs.length > 1) this.#log(`${method}: ${sub} failed (${error.code}: ${error.message}), trying the next sub-driver`);
-          }
-        }
-        throw chooseError(method, attempts);
+        // The management layer first, whatever the table's order; privcmd only after it.
+        const ordered = [...subs.filter((n) => n !== 'hypervisor'), ...subs.filter((n) => n === 'hypervisor')];
+        return this.#inOrder(method, ordered, args);
       }
+      case 'live-first':
+        return this.#liveFirst(method, subs, args);
       case 'merge':
         return this.#merge(method, subs, args);
     }
   }
 
+  /**
+   * Try sub-drivers in order: the first answer wins; a failure moves on or is final by
+   * fallback.ts. Every attempt is kept so the error reported when all fail is the most
+   * specific one. Skipped failures go to the debug channel.
+   */
+  async #inOrder(method: RoutedMethod, subs: readonly SubDriverName[], args: unknown[], attempts: Attempt[] = []): Promise<unknown> {
+    const runningDomain = isLiveRef(args[0]);
+    for (const [i, sub] of subs.entries()) {
+      try {
+        return await this.#call(sub, method, args);
+      } catch (e) {
+        const error = asVirError(sub, e);
+        attempts.push({ sub, error });
+        if (fallbackVerdict(error, { sub, runningDomain }) === 'final') {
+          if (subs.length > 1) this.#log(`${method}: ${sub} failed (${error.code}: ${error.message}), final: not trying the others`);
+          throw error;
+        }
+        if (i < subs.length - 1) this.#log(`${method}: ${sub} failed (${error.code}: ${error.message}), trying the next sub-driver`);
+      }
+    }
+    throw chooseError(method, attempts);
+  }
+
+  /**
+   * Lookups: live sources say what runs; a stored definition answers only when every
+   * open live source said the domain is not there (a live source that broke leaves the
+   * question open, and an inactive answer from a file could then be a lie).
+   */
+  async #liveFirst(method: RoutedMethod, subs: readonly SubDriverName[], args: unknown[]): Promise<unknown> {
+    const live = subs.filter((n) => LIVE_SOURCES.has(n));
+    const stored = subs.filter((n) => !LIVE_SOURCES.has(n));
+    const attempts: Attempt[] = [];
+    if (live.length > 0) {
+      try {
+        return await this.#inOrder(method, live, args, attempts);
+      } catch (e) {
+        const unsure = attempts.filter((a) => a.error.code !== ErrorCode.NO_DOMAIN && !isDeclined(a.error));
+        if (stored.length === 0 || unsure.length > 0 || attempts.length < live.length) {
+          if (stored.length > 0 && unsure.length > 0) this.#log(`${method}: not asking ${stored.join(', ')}: a live source failed, so the domain may be running`);
+          throw e;
+        }
+      }
+    }
+    return this.#inOrder(method, stored, args, attempts);
+  }
+
   async #merge(method: RoutedMethod, subs: SubDriverName[], args: unknown[]): Promise<unknown> {
     // Every source gets the widest question; the merged answer is then narrowed, so a
     // domain that runs is not mistaken for an inactive one by a source that cannot see it run.
-    const asked = method === 'listAllDomains' ? [{}] : args;
+    const asked = method === 'listAllDomains' ? [(args[0] as ListDomainsFlags | undefined)?.withInfo ? { withInfo: true } : {}] : args;
     const settled = await Promise.allSettled(subs.map((sub) => this.#call(sub, method, asked)));
     const answers: Answer<unknown>[] = [];
     const attempts: Attempt[] = [];
@@ -96,6 +145,10 @@ export class UnifiedXenDriver {
     });
     if (answers.length === 0) throw chooseError(method, attempts);
     for (const a of attempts) this.#log(`${method}: ${a.sub} gave no answer (${a.error.code}: ${a.error.message})`);
+    if (method === 'listAllDomains' && subs.some((n) => LIVE_SOURCES.has(n)) && !answers.some((a) => LIVE_SOURCES.has(a.sub))) {
+      // Only stored definitions answered: a list without the running domains would be a lie.
+      throw chooseError(method, attempts.filter((a) => LIVE_SOURCES.has(a.sub)));
+    }
     switch (method) {
       case 'listAllDomains':
         return mergeDomainLists(answers as Answer<DomainRef[]>[], (args[0] ?? {}) as ListDomainsFlags);

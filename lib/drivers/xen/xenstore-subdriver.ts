@@ -49,6 +49,7 @@ export class XenStoreSubDriver implements SubDriver {
   #known = new Map<number, DomainRef>();
   #scan: Promise<void> = Promise.resolve();
   #closed = false;
+  #eventsEnded = false;
 
   constructor(xs: XenStore, ctx: SubDriverContext) {
     this.#xs = xs;
@@ -86,7 +87,9 @@ export class XenStoreSubDriver implements SubDriver {
    * removes them (or forever, after a destroy by hypercall). Dom0 is always there.
    */
   async #alive(id: number): Promise<boolean> {
-    return id === 0 ? true : this.#xs.isDomainIntroduced(id).catch(() => false);
+    // An error here is an error of the whole answer, never "not running": hiding a
+    // running domain because a check failed would be a wrong fact.
+    return id === 0 ? true : this.#xs.isDomainIntroduced(id);
   }
 
   /** A live domain's ref, or undefined when it is not named, not complete or not alive. */
@@ -229,7 +232,7 @@ export class XenStoreSubDriver implements SubDriver {
     for (const path of ['@introduceDomain', '@releaseDomain']) {
       const w = this.#xs.watch(path);
       w.on('change', () => this.#queueScan());
-      w.on('error', () => {}); // ends with the connection; reported through close
+      w.on('error', (e: Error) => this.#eventsFailed(e));
       this.#watches.push(w);
       await w.ready;
     }
@@ -237,10 +240,27 @@ export class XenStoreSubDriver implements SubDriver {
 
 
   #queueScan(): void {
+    if (this.#eventsEnded) return;
     // One scan at a time, in order, so events come out in the order things happened.
-    this.#scan = this.#scan.then(() => this.#diff()).catch((e: unknown) => {
-      if (!this.#closed) this.#ctx.log(`xenstore event scan failed: ${(e as Error).message}`);
+    this.#scan = this.#scan.then(() => this.#diff()).catch((e: unknown) => this.#eventsFailed(e as Error));
+  }
+
+  /**
+   * The domain event stream cannot go on (a watch broke, or a rescan failed so events
+   * would be missed): end it, once, with the error on the connection's
+   * 'domain-event-error' event, rather than going quiet.
+   */
+  #eventsFailed(e: Error): void {
+    if (this.#closed || this.#eventsEnded) return;
+    this.#eventsEnded = true;
+    const error = new VirError(`XenStore domain events stopped: ${e.message}`, {
+      code: isVirError(e) ? e.code : ErrorCode.INTERNAL_ERROR,
+      domain: ErrorDomain.XENSTORE,
+      cause: e,
     });
+    this.#ctx.log(error.message);
+    for (const w of this.#watches) w.close().catch(() => {}); // the stream is over; a failed close changes nothing
+    this.#ctx.events.emit('domain-event-error', error); // the connection also records it as a warning
   }
 
   async #diff(): Promise<void> {
@@ -287,7 +307,11 @@ export const xenstoreSubDriverFactory: SubDriverFactory = {
         clearTimeout(timer);
       }
       const sub = new XenStoreSubDriver(xs, ctx);
-      await sub.startEvents().catch((e: unknown) => ctx.log(`xenstore domain events unavailable: ${(e as Error).message}`));
+      await sub.startEvents().catch((e: unknown) => {
+        const w = new VirError(`XenStore domain events unavailable: ${(e as Error).message}`, { code: ErrorCode.NO_XENSTORE, domain: ErrorDomain.XENSTORE, cause: e });
+        if (ctx.warn) ctx.warn(w);
+        else ctx.log(w.message);
+      });
       return sub;
     } catch (e) {
       await xs.close();

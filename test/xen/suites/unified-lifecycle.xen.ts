@@ -12,7 +12,10 @@ import { tmpdir } from 'node:os';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
-import { connect, ErrorCode, type Connection, type Domain } from '../../../lib/index.js';
+import { connect, registerDriver, ErrorCode, VirError, type Connection, type Domain } from '../../../lib/index.js';
+import { openXen } from '../../../lib/drivers/xen/index.js';
+import { subDriverFactories } from '../../../lib/drivers/xen/factories.js';
+import type { SubDriverFactory } from '../../../lib/drivers/xen/subdriver.js';
 import { inDom0, notInDom0Reason, waitFor, xl, xlList, xlListLong } from '../helpers.js';
 
 const run = promisify(execFile);
@@ -308,6 +311,136 @@ describe.skipIf(!here)('unified Xen driver on real Xen: each fallback route answ
       await c.close();
     }
     await dom.undefine();
+  });
+});
+
+/** The real xl behind a wrapper that records each command line first (to prove xl was NOT called). */
+function recordingXl(dir: string): { path: string; calls(): string[] } {
+  const p = join(dir, 'recording-xl.sh');
+  const log = join(dir, 'xl-calls.log');
+  const real = ['/usr/sbin/xl', '/usr/bin/xl', '/sbin/xl'].find((x) => existsSync(x)) ?? 'xl';
+  writeFileSync(p, `#!/bin/sh\necho "$*" >> ${JSON.stringify(log)}\nexec ${real} "$@"\n`);
+  chmodSync(p, 0o755);
+  return { path: p, calls: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []) };
+}
+
+// The same open path as xen:///, with the real hypervisor sub-driver made to probe an
+// interface version Xen does not speak: what a Xen newer than this build looks like.
+let unsupportedFactories: SubDriverFactory[] = [];
+registerDriver({ name: 'xen-with-unknown-interface', uriSchemes: ['xenunknown'], open: (uri, ctx) => openXen(uri, ctx, unsupportedFactories) });
+
+describe.skipIf(!here)('unified Xen driver on real Xen: stop rules, live facts, no dead connection', () => {
+  let work: string;
+  let configDir: string;
+  let conn: Connection;
+  let dom: Domain;
+  const name = `xv-rules-${process.pid}`;
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'xenvirt-rules-'));
+    configDir = join(work, 'xen');
+    mkdirp(configDir);
+    conn = await connect('xen:///', { xen: { configDir } });
+    dom = await conn.defineXML(guestXML(name));
+    await dom.create();
+    // The same guest as an xl user keeps it in /etc/xen: no uuid line; and the
+    // toolstack's own files beside it, which are not domain configs.
+    writeFileSync(join(configDir, `${name}.cfg`), `name = "${name}"\nmemory = 128\nkernel = "${process.env.XQ_GUEST_KERNEL}"\n`);
+    writeFileSync(join(configDir, 'xl.conf'), 'autoballoon="off"\n');
+    writeFileSync(join(configDir, 'oxenstored.conf'), 'quota-maxentity = 1000\n');
+    writeFileSync(join(configDir, `${name}.cfg~`), `name = "${name}-backup"\nmemory = 128\n`);
+  });
+  afterAll(async () => {
+    if (await running(name).catch(() => false)) await xl(['destroy', name]).catch(() => {});
+    await conn?.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('setMemory above the maximum: INVALID_ARG from XenStore, nothing changes, xl is NOT called', async () => {
+    const rec = recordingXl(work);
+    const c = await connect('xen:///', { xen: { configDir, xlPath: rec.path } });
+    try {
+      const d = await c.lookupDomainByName(name);
+      const before = await d.getInfo();
+      const target = (await run('xenstore-read', [`/local/domain/${d.id}/memory/target`])).stdout.trim();
+      const e = await d.setMemory(before.maxMem + 256 * 1024).then(() => undefined, (x: unknown) => x as { code: string });
+      expect(e?.code).toBe(ErrorCode.INVALID_ARG);
+      expect(rec.calls()).toEqual([]);
+      expect((await run('xenstore-read', [`/local/domain/${d.id}/memory/target`])).stdout.trim()).toBe(target);
+      expect((await d.getInfo()).memory).toBe(before.memory);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('a running guest with a uuid-less config is found running and listed once; toolstack files are not domains', async () => {
+    const d = await conn.lookupDomainByName(name);
+    expect(d.id).toBe(dom.id);
+    expect(['running', 'blocked', 'nostate']).toContain((await d.getInfo()).state);
+    const all = (await conn.listAllDomains()).map((x) => x.name);
+    expect(all.filter((n) => n === name)).toHaveLength(1);
+    expect(all).not.toContain(`${name}-backup`);
+    expect((await conn.listAllDomains({ inactive: true })).map((x) => x.name)).not.toContain(name);
+  });
+
+  it('setVcpus has no hypervisor fallback: a broken toolstack is the answer, the hypervisor is not asked', async () => {
+    const c = await connect('xen:///', { xen: { configDir, xlPath: brokenXl(work) } });
+    try {
+      const d = await c.lookupDomainByName(name);
+      const e = await d.setVcpus(1).then(() => undefined, (x: unknown) => x as { code: string; message: string });
+      expect(e?.message).toMatch(/injected toolstack failure/);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('Xen speaking an interface this build does not know: xen:/// still opens, XenStore and xl answer, the reason is in warnings', async () => {
+    const { HypervisorDriver } = await import('../../../lib/hypervisor/index.js');
+    const { HypervisorSubDriver } = await import('../../../lib/drivers/xen/hypervisor-subdriver.js');
+    unsupportedFactories = subDriverFactories().map((f) =>
+      f.name === 'hypervisor' ? { name: 'hypervisor', open: async () => new HypervisorSubDriver(HypervisorDriver.open({ domctlVersions: [0x7e] })) } : f,
+    );
+    const c = await connect('xenunknown:///', { xen: { configDir } });
+    try {
+      expect(c.warnings).toHaveLength(1);
+      expect(c.warnings[0]!.code).toBe(ErrorCode.XEN_CALL);
+      expect(c.warnings[0]!.message).toMatch(/without the hypervisor sub-driver/);
+      const d = await c.lookupDomainByName(name);
+      expect(d.id).toBe(dom.id);
+      const info = await d.getInfo(); // XenStore
+      expect(info.memory).toBeGreaterThan(0);
+      await d.suspend(); // the toolstack
+      expect((await xlList()).find((r) => r.name === name)!.state).toContain('p');
+      await d.resume();
+      expect((await xlList()).find((r) => r.name === name)!.state).not.toContain('p');
+      expect((await c.listAllDomains({ active: true })).map((x) => x.name)).toContain(name);
+    } finally {
+      await c.close();
+    }
+    // Any other hypervisor failure still fails the open.
+    unsupportedFactories = subDriverFactories().map((f) =>
+      f.name === 'hypervisor' ? { name: 'hypervisor', open: async () => { throw new VirError('privcmd broke', { code: ErrorCode.NO_XEN }); } } : f,
+    );
+    await expect(connect('xenunknown:///', { xen: { configDir } })).rejects.toMatchObject({ code: ErrorCode.NO_XEN });
+  });
+
+  it('listAllDomains({ withInfo }) agrees with getInfo and xl list', async () => {
+    const { openXen: open } = await import('../../../lib/drivers/xen/index.js');
+    const { EventEmitter } = await import('node:events');
+    const r = await open(new URL('xen:///'), { options: { xen: { configDir } }, readOnly: true, events: new EventEmitter() });
+    if (r === 'declined') throw new Error('declined');
+    try {
+      const refs = await r.driver.listAllDomains!({ withInfo: true });
+      const mine = refs.find((x) => x.name === name)!;
+      expect(mine.id).toBe(dom.id);
+      const row = (await xlList()).find((x) => x.name === name)!;
+      expect(Math.floor(mine.info!.memory / 1024)).toBe(row.memMiB);
+      expect(mine.info!.nrVirtCpu).toBe(row.vcpus);
+      expect(mine.info!.cpuTime).toBeGreaterThan(0);
+      expect(refs.find((x) => x.id === 0)!.info!.cpuTime).toBeGreaterThan(0);
+    } finally {
+      await r.driver.close();
+    }
   });
 });
 

@@ -10,7 +10,7 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, ErrorCode, VirError } from '../../lib/index.js';
-import { ConfigSubDriver, configSubDriverFactory } from '../../lib/drivers/xen/config-subdriver.js';
+import { ConfigFilesSubDriver, configFilesSubDriverFactory } from '../../lib/drivers/xen/configfiles-subdriver.js';
 import { checkDomainFileName } from '../../lib/drivers/xen/config-files.js';
 import type { SubDriverContext } from '../../lib/drivers/xen/subdriver.js';
 import { domainFromXL } from '../../lib/convert/xl-config.js';
@@ -33,9 +33,9 @@ function ctx(extra: Partial<SubDriverContext['options']> = {}): SubDriverContext
   return { uri: new URL('xen:///'), options: { configDir: dir, ...extra }, privileged: true, readOnly: false, events: new EventEmitter(), log: (m) => logs.push(m) };
 }
 
-const opened: ConfigSubDriver[] = [];
-function sub(maxAgeMs = 60_000): ConfigSubDriver {
-  const s = new ConfigSubDriver(dir, ctx(), { maxAgeMs });
+const opened: ConfigFilesSubDriver[] = [];
+function sub(maxAgeMs = 60_000): ConfigFilesSubDriver {
+  const s = new ConfigFilesSubDriver(dir, ctx(), { maxAgeMs });
   opened.push(s);
   return s;
 }
@@ -55,10 +55,16 @@ describe('config dir scan', () => {
   it('lists domain configs and skips dotfiles, backups, xend/xl settings, examples, non-regular and empty files', async () => {
     await writeFile(join(dir, 'web'), xl('web', U1));
     await writeFile(join(dir, 'db.cfg'), xl('db', U2));
-    const skipped = ['.hidden', 'web~', '#web#', 'web.bak', 'web.dpkg-old', 'xend-config.sxp', 'xend-config.sxp.default', 'xmexample1', 'xlexample.hvm', 'xl.conf'];
+    const skipped = [
+      '.hidden', '.#web', 'web~', '#web#', 'web.bak', 'web.swp', '.web.swp', 'web.dpkg-old', 'xend-config.sxp', 'xend-config.sxp.default',
+      'xend-config-xenapi.sxp', 'xend-pci-quirks.sxp', 'xmexample1', 'xlexample.hvm', 'xl.conf', 'oxenstored.conf', 'cpupool', 'README', 'README.incompatibilities',
+    ];
     for (const [i, n] of skipped.entries()) await writeFile(join(dir, n), xl(`skip${i}`, `c7a5fdbd-edaf-9455-926a-d65c16db18${String(10 + i)}`));
     await writeFile(join(dir, 'empty'), '');
     await mkdir(join(dir, 'auto'));
+    await writeFile(join(dir, 'auto', 'web'), xl('auto-copy', U1));
+    await mkdir(join(dir, 'scripts'));
+    await writeFile(join(dir, 'scripts', 'vif-bridge'), '#!/bin/sh\n');
     await mkdir(join(dir, 'subdir'));
     execFileSync('mkfifo', [join(dir, 'fifo')]);
     await writeFile(join(dir, 'broken'), 'this is = not [ a config');
@@ -104,6 +110,24 @@ describe('config dir scan', () => {
     expect(await s.listAllDomains()).toHaveLength(1); // still the cached view
     await sleep(350);
     expect(await s.listAllDomains()).toHaveLength(2);
+  });
+
+  it('with the fs watch, the directory is read once: calls do not rescan until it reports a change', async () => {
+    await writeFile(join(dir, 'web'), xl('web', U1));
+    const s = sub(0); // without a watch this would rescan on every call
+    s.startWatch();
+    for (let i = 0; i < 5; i++) await s.listAllDomains();
+    await s.lookupDomainByName('web');
+    expect(s.scans).toBe(1);
+    expect(s.reads).toBe(1);
+    await writeFile(join(dir, 'db'), xl('db', U2));
+    let n = 1;
+    for (let i = 0; i < 200 && n === 1; i++) {
+      await sleep(20);
+      n = (await s.listAllDomains()).length;
+    }
+    expect(n).toBe(2);
+    expect(s.reads).toBe(2); // web was not read again
   });
 
   it('with the fs watch, a change shows up without waiting for the interval', async () => {
@@ -266,11 +290,11 @@ describe('lookups, info, XML, undefine, autostart', () => {
 
 describe('the factory', () => {
   it('refuses a missing directory and a file', async () => {
-    const missing = await rejection(configSubDriverFactory.open(ctx({ configDir: join(dir, 'missing') })));
+    const missing = await rejection(configFilesSubDriverFactory.open(ctx({ configDir: join(dir, 'missing') })));
     expect(missing.code).toBe(ErrorCode.SYSTEM_ERROR);
     expect(missing.syscall).toBe('ENOENT');
     await writeFile(join(dir, 'f'), 'x');
-    expect((await rejection(configSubDriverFactory.open(ctx({ configDir: join(dir, 'f') })))).code).toBe(ErrorCode.OPEN_FAILED);
+    expect((await rejection(configFilesSubDriverFactory.open(ctx({ configDir: join(dir, 'f') })))).code).toBe(ErrorCode.OPEN_FAILED);
   });
 });
 

@@ -1,11 +1,13 @@
 /**
- * The config-file ("xm") sub-driver: inactive domains as xl/xm config files in one
- * directory (default /etc/xen).
+ * The config-file sub-driver ("configfiles"): inactive domains as xl/xm config files in
+ * one directory (default /etc/xen); it reads both syntaxes and writes xl's.
  *
- * Files are parsed once and kept by (mtime, size, inode); the directory is rescanned
- * when fs.watch reports a change, and at least every `maxAgeMs` even without one
- * (watches miss events on some filesystems, e.g. NFS or 9p). Writes go through a temp
- * file + fsync + rename so a reader never sees half a config.
+ * The directory is read once, then kept current by an fs watch (inotify on Linux): a
+ * call rescans only after the watch reported a change, and then re-reads only files
+ * whose (mtime, size, inode) changed. Where no watch can be had (some network
+ * filesystems), the directory is rescanned at most every `maxAgeMs` instead. Only
+ * domain configs are read (config-files.ts says which names are not). Writes go
+ * through a temp file + fsync + rename so a reader never sees half a config.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, readlink, rename, stat, symlink, unlink } from 'node:fs/promises';
@@ -22,7 +24,7 @@ import type { SubDriver, SubDriverContext, SubDriverFactory } from './subdriver.
 import { sameUUID } from './live-domain.js';
 
 export const DEFAULT_CONFIG_DIR = '/etc/xen';
-/** Longest time a change nobody told us about stays unseen. */
+/** Without a watch: longest time a change stays unseen. */
 export const DEFAULT_MAX_AGE_MS = 2000;
 
 interface Entry {
@@ -62,12 +64,12 @@ function parseConfig(text: string): DomainDef {
   }
 }
 
-export interface ConfigSubDriverOptions {
+export interface ConfigFilesSubDriverOptions {
   maxAgeMs?: number;
 }
 
-export class ConfigSubDriver implements SubDriver {
-  readonly name = 'xm' as const;
+export class ConfigFilesSubDriver implements SubDriver {
+  readonly name = 'configfiles' as const;
   readonly dir: string;
   readonly #ctx: SubDriverContext;
   readonly #maxAgeMs: number;
@@ -81,8 +83,10 @@ export class ConfigSubDriver implements SubDriver {
   #closed = false;
   /** Files read from disk so far (tests check the cache with it). */
   reads = 0;
+  /** Directory scans so far (tests check that calls do not rescan under a watch). */
+  scans = 0;
 
-  constructor(dir: string, ctx: SubDriverContext, options: ConfigSubDriverOptions = {}) {
+  constructor(dir: string, ctx: SubDriverContext, options: ConfigFilesSubDriverOptions = {}) {
     this.dir = resolve(dir);
     this.#ctx = ctx;
     this.#maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
@@ -98,6 +102,7 @@ export class ConfigSubDriver implements SubDriver {
         this.#ctx.log(`watching ${this.dir} failed (${e.message}); relying on the ${this.#maxAgeMs} ms rescan`);
         w.close();
         if (this.#watcher === w) this.#watcher = undefined;
+        this.#dirty = true; // what happened since the last event is unknown
       });
       this.#watcher = w;
     } catch (e) {
@@ -109,7 +114,8 @@ export class ConfigSubDriver implements SubDriver {
 
   async #refresh(): Promise<void> {
     if (this.#closed) throw err(ErrorCode.INVALID_CONN, 'the config-file sub-driver is closed');
-    if (!this.#dirty && Date.now() - this.#lastScan < this.#maxAgeMs) return;
+    // With a live watch the cache is current until it says otherwise; without one, bounded staleness.
+    if (!this.#dirty && (this.#watcher !== undefined || Date.now() - this.#lastScan < this.#maxAgeMs)) return;
     // Concurrent callers share one scan.
     this.#scanning ??= this.#scan().finally(() => {
       this.#scanning = undefined;
@@ -119,6 +125,7 @@ export class ConfigSubDriver implements SubDriver {
 
   async #scan(): Promise<void> {
     this.#dirty = false; // an event during the scan marks it dirty again
+    this.scans++;
     const started = Date.now();
     let names: string[];
     try {
@@ -133,7 +140,11 @@ export class ConfigSubDriver implements SubDriver {
         .filter((n) => !isSkippedConfigName(n))
         .map(async (n) => {
           const file = join(this.dir, n);
-          const st = await stat(file).catch(() => undefined);
+          const st = await stat(file).catch((e: NodeJS.ErrnoException) => {
+            // Gone since readdir, or a dangling link: not a config. Anything else is worth a line.
+            if (e.code !== 'ENOENT') this.#ctx.log(`skipping ${file}: ${e.message}`);
+            return undefined;
+          });
           if (!st || !st.isFile() || st.size === 0) return;
           present.add(file);
           const old = this.#entries.get(file);
@@ -187,6 +198,11 @@ export class ConfigSubDriver implements SubDriver {
     return { name: e.def.name, uuid: e.def.uuid, id: -1 };
   }
 
+  /** What a definition says of an inactive domain, as getInfo reports it. */
+  static #info(def: DomainDef): DomainInfo {
+    return { state: 'shutoff', maxMem: def.memory, memory: def.currentMemory, nrVirtCpu: def.vcpuCurrent ?? def.vcpus, cpuTime: 0 };
+  }
+
   // --- public methods --------------------------------------------------------------
 
   async listAllDomains(flags: ListDomainsFlags = {}): Promise<DomainRef[]> {
@@ -198,7 +214,8 @@ export class ConfigSubDriver implements SubDriver {
       const key = e.def.uuid.toLowerCase();
       if (seen.has(key)) continue;
       seen.add(key);
-      out.push(ConfigSubDriver.#ref(e));
+      // From the cache: withInfo costs no file read.
+      out.push(flags.withInfo ? { ...ConfigFilesSubDriver.#ref(e), info: ConfigFilesSubDriver.#info(e.def) } : ConfigFilesSubDriver.#ref(e));
     }
     return out;
   }
@@ -207,14 +224,14 @@ export class ConfigSubDriver implements SubDriver {
     await this.#refresh();
     const e = this.#byName(name);
     if (!e) throw err(ErrorCode.NO_DOMAIN, `Domain not found: no config file in ${this.dir} defines a domain named '${name}'`);
-    return ConfigSubDriver.#ref(e);
+    return ConfigFilesSubDriver.#ref(e);
   }
 
   async lookupDomainByUUID(uuid: string): Promise<DomainRef> {
     await this.#refresh();
     const e = this.#byUUID(uuid);
     if (!e) throw err(ErrorCode.NO_DOMAIN, `Domain not found: no config file in ${this.dir} defines uuid ${uuid}`);
-    return ConfigSubDriver.#ref(e);
+    return ConfigFilesSubDriver.#ref(e);
   }
 
   async defineXML(xml: string): Promise<DomainRef> {
@@ -267,7 +284,7 @@ export class ConfigSubDriver implements SubDriver {
       throw err(ErrorCode.NO_SUPPORT, `a config file cannot tell the state of running domain '${dom.name}'`);
     }
     const { def } = await this.#entryFor(dom);
-    return { state: 'shutoff', maxMem: def.memory, memory: def.currentMemory, nrVirtCpu: def.vcpuCurrent ?? def.vcpus, cpuTime: 0 };
+    return ConfigFilesSubDriver.#info(def);
   }
 
   async domainGetXMLDesc(dom: DomainRef, _flags: XMLDescFlags = {}): Promise<string> {
@@ -333,15 +350,15 @@ export class ConfigSubDriver implements SubDriver {
   }
 }
 
-export const configSubDriverFactory: SubDriverFactory = {
-  name: 'xm',
+export const configFilesSubDriverFactory: SubDriverFactory = {
+  name: 'configfiles',
   async open(ctx: SubDriverContext) {
     const dir = ctx.options.configDir ?? DEFAULT_CONFIG_DIR;
     const st = await stat(dir).catch((e: unknown) => {
       throw fsError(`cannot use config directory ${dir}`, e);
     });
     if (!st.isDirectory()) throw err(ErrorCode.OPEN_FAILED, `config directory ${dir} is not a directory`);
-    const sub = new ConfigSubDriver(dir, ctx);
+    const sub = new ConfigFilesSubDriver(dir, ctx);
     sub.startWatch();
     return sub;
   },
