@@ -28,7 +28,12 @@ export function remoteProxyScript(target: RemoteTarget, readonly = false): strin
     `case "$(${nc} -q 2>&1)" in *"requires an argument"*) q=-q0 ;; *) q= ;; esac; ` +
     `exec ${nc} $q -U ${remoteSocketWord(target, readonly)}`;
   const helper = `exec virt-ssh-helper ${readonly ? '-r ' : ''}${shellQuote(target.remoteName)}`;
-  switch (target.client.proxy ?? 'auto') {
+  // Naming the netcat binary (as libvirt treats it) or the socket (which virt-ssh-helper
+  // cannot take) asks for netcat.
+  const explicitNetcat = target.client.netcat !== undefined || target.client.socket !== undefined;
+  const asked = target.client.proxy ?? 'auto';
+  const proxy = asked === 'auto' && explicitNetcat ? 'netcat' : asked;
+  switch (proxy) {
     case 'native':
       return helper;
     case 'netcat':
@@ -48,6 +53,7 @@ export function sshArguments(target: RemoteTarget, readonly = false): string[] {
   // No pty (binary protocol) and no escape character (a 0x7e byte must not be special).
   args.push('-T', '-e', 'none');
   if (target.client.noTty) args.push('-o', 'BatchMode=yes');
+  if (target.client.noVerify) args.push('-o', 'StrictHostKeyChecking=no');
   args.push('--', target.host ?? 'localhost', `sh -c ${shellQuote(remoteProxyScript(target, readonly))}`);
   return args;
 }
