@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Builds a tiny x86-64 guest for QEMU/KVM tests through libvirt: Debian's kernel (bzImage,
+# booted directly with <kernel>) and a busybox-static initramfs whose init prints
+# "XENVIRT-GUEST tick N" on ttyS0 every second and powers off when the ACPI power button is
+# pressed (virDomainShutdown), so shutdown works without acpid or a guest agent.
+#
+# Usage: build-tiny-guest.sh OUTDIR    -> OUTDIR/vmlinuz, OUTDIR/initrd.gz (skipped if present)
+# Kernel .deb: the newest linux-image-6.1.*-amd64 in $TINY_GUEST_DEB_DIR (default: the Xen
+# harness's .cache/xen-qemu/debs), else fetched there with `apt-get download`.
+set -euo pipefail
+out=${1:?usage: build-tiny-guest.sh OUTDIR}
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+debs=${TINY_GUEST_DEB_DIR:-$repo/.cache/xen-qemu/debs}
+die() { echo "build-tiny-guest: $*" >&2; exit 1; }
+
+[ -s "$out/vmlinuz" ] && [ -s "$out/initrd.gz" ] && exit 0
+bb=$(command -v busybox) || die "busybox missing (apt-get install busybox-static)"
+ldd "$bb" >/dev/null 2>&1 && die "$bb is dynamically linked; install busybox-static"
+command -v cpio >/dev/null || die "cpio missing"
+
+mkdir -p "$debs"
+deb=$(ls -1 "$debs"/linux-image-6.1.*-amd64_*.deb 2>/dev/null | sort -V | tail -n1 || true)
+if [ -z "$deb" ]; then
+  pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-6\./ {print $2; exit}')
+  [ -n "$pkg" ] || die "cannot tell which linux-image package linux-image-amd64 means"
+  (cd "$debs" && apt-get download "$pkg" >&2) || die "apt-get download $pkg failed"
+  deb=$(ls -1 "$debs"/linux-image-6.1.*-amd64_*.deb | sort -V | tail -n1)
+fi
+
+mkdir -p "$out"
+tmp=$(mktemp -d "$out/.build.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+dpkg -x "$deb" "$tmp/k"
+kver=$(ls "$tmp/k/lib/modules")
+busybox depmod -b "$tmp/k" "$kver"
+R=$tmp/root
+mkdir -p "$R"/{bin,sbin,proc,sys,dev,tmp,lib/modules/$kver}
+cp "$bb" "$R/bin/busybox"
+for m in $("$bb" --list); do [ "$m" = busybox ] || ln -s busybox "$R/bin/$m"; done
+ln -s ../bin/busybox "$R/sbin/poweroff"
+# The power button (ACPI button) and its input device (evdev) are modules in Debian's kernel.
+for m in button evdev; do
+  for f in $(grep -E "/$m\.ko(\.xz)?:" "$tmp/k/lib/modules/$kver/modules.dep" | cut -d: -f1); do
+    mkdir -p "$R/lib/modules/$kver/$(dirname "$f")"
+    cp "$tmp/k/lib/modules/$kver/$f" "$R/lib/modules/$kver/$f"
+  done
+done
+cp "$tmp/k/lib/modules/$kver"/modules.{builtin,order} "$R/lib/modules/$kver/"
+busybox depmod -b "$R" "$kver"
+cat > "$R/init" <<'INIT'
+#!/bin/sh
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+modprobe button; modprobe evdev
+echo "XENVIRT-GUEST up"
+# Any event from the "Power Button" input device means virDomainShutdown: power off.
+for e in /sys/class/input/event*; do
+  if grep -q 'Power Button' "$e/device/name" 2>/dev/null; then
+    (head -c 1 "/dev/input/${e##*/}" >/dev/null && echo "XENVIRT-GUEST power button" && poweroff -f) &
+  fi
+done
+n=0
+while :; do n=$((n + 1)); echo "XENVIRT-GUEST tick $n"; sleep 1; done
+INIT
+chmod 755 "$R/init"
+(cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) > "$tmp/initrd.gz"
+cp "$tmp"/k/boot/vmlinuz-* "$tmp/vmlinuz"
+chmod 644 "$tmp/vmlinuz" "$tmp/initrd.gz"
+mv -f "$tmp/vmlinuz" "$out/vmlinuz"
+mv -f "$tmp/initrd.gz" "$out/initrd.gz"
