@@ -65,7 +65,25 @@ function banner(port: number): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function startSshd(readyTimeoutMs = 30_000): Promise<RunningSshd> {
+export interface StartSshdOptions {
+  /**
+   * Serve sessions in a private mount namespace whose /run/libvirt (so also /var/run/libvirt)
+   * is this directory: the far side's virt-ssh-helper, which only knows the system socket
+   * when run as root, then reaches a private daemon. Needs root (unshare, mount).
+   */
+  libvirtRunDir?: string;
+  readyTimeoutMs?: number;
+}
+
+/** Why a private-namespace sshd cannot run here (undefined when it can). */
+export function namespacedSshdUnavailable(): string | undefined {
+  if (process.getuid?.() !== 0) return 'a private /run/libvirt for sshd sessions needs root (unshare --mount)';
+  if (!existsSync('/usr/bin/unshare')) return 'unshare missing (util-linux)';
+  return sshdUnavailable();
+}
+
+export async function startSshd(options: StartSshdOptions = {}): Promise<RunningSshd> {
+  const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
   const dir = mkdtempSync(join(tmpdir(), 'xenvirt-sshd-'));
   const p = (name: string) => join(dir, name);
   const keygen = (file: string, comment: string) => run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], { timeout: 30_000 });
@@ -106,7 +124,17 @@ export async function startSshd(readyTimeoutMs = 30_000): Promise<RunningSshd> {
   if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
 
   const out = openSync(p('sshd.log'), 'a');
-  const child: ChildProcess = spawn(SSHD_BINARY, ['-D', '-e', '-f', p('sshd_config')], { stdio: ['ignore', out, out] });
+  const sshdArgs = ['-D', '-e', '-f', p('sshd_config')];
+  const child: ChildProcess = options.libvirtRunDir
+    ? // A fresh tmpfs on /run inside the namespace, so nothing is created in the host's /run.
+      spawn(
+        '/usr/bin/unshare',
+        ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c',
+          'mount -t tmpfs -o mode=755 xenvirt-run /run && mkdir -p /run/sshd /run/libvirt && mount --bind "$1" /run/libvirt && shift && exec "$@"',
+          'sh', options.libvirtRunDir, SSHD_BINARY, ...sshdArgs],
+        { stdio: ['ignore', out, out] },
+      )
+    : spawn(SSHD_BINARY, sshdArgs, { stdio: ['ignore', out, out] });
   closeSync(out);
   let exitStatus: string | undefined;
   const exited = new Promise<void>((resolve) => {

@@ -12,7 +12,7 @@ import { openTransport } from '../../../lib/remote/transport/index.js';
 import { remoteProxyScript, sshArguments } from '../../../lib/remote/transport/ssh.js';
 import { parseRemoteURI } from '../../../lib/remote/uri.js';
 import { freePort, libvirtdSkipReason, type RunningLibvirtd, startLibvirtd } from '../../helpers/libvirtd.js';
-import { type RunningSshd, sshdSkipReason, startSshd } from '../../helpers/sshd.js';
+import { namespacedSshdUnavailable, type RunningSshd, sshdSkipReason, startSshd } from '../../helpers/sshd.js';
 import { AUTH_NONE_REPLY, authListOverStream } from './auth-list-probe.js';
 
 describe.skipIf(libvirtdSkipReason() ?? sshdSkipReason())('ssh transport', () => {
@@ -82,6 +82,31 @@ describe.skipIf(libvirtdSkipReason() ?? sshdSkipReason())('ssh transport', () =>
     );
     t.close();
     expect(error?.message).toMatch(new RegExp(`^ssh:127.0.0.1:${port}: ssh exited with status 255: .*Connection refused`, 's'));
+  });
+});
+
+// virt-ssh-helper run as root only knows the system socket, /var/run/libvirt/libvirt-sock: an
+// sshd whose sessions see the private daemon's socket dir there lets it succeed.
+const namespaced = namespacedSshdUnavailable();
+if (namespaced && process.env.CI === 'true') throw new Error(`CI=true but the namespaced sshd cannot run: ${namespaced}`);
+describe.skipIf(libvirtdSkipReason() ?? sshdSkipReason() ?? namespaced)('ssh transport with virt-ssh-helper on the far side', () => {
+  let daemon: RunningLibvirtd;
+  let sshd: RunningSshd;
+  beforeAll(async () => {
+    daemon = await startLibvirtd();
+    sshd = await startSshd({ libvirtRunDir: daemon.runtimeDir });
+  });
+  afterAll(async () => {
+    await Promise.all([daemon?.stop(), sshd?.stop()]);
+  });
+
+  it.each(['native', 'auto'])('reaches the daemon with proxy=%s', async (proxy) => {
+    const t = await openTransport(parseRemoteURI(`test+ssh://${sshd.user}@127.0.0.1:${sshd.port}/default?command=${sshd.sshCommand}&proxy=${proxy}`));
+    try {
+      expect(await authListOverStream(t.stream)).toMatchObject(AUTH_NONE_REPLY);
+    } finally {
+      t.close();
+    }
   });
 });
 
