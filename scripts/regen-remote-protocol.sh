@@ -31,7 +31,7 @@ fi
 
 OUT="$HERE/lib/remote/protocol"
 mkdir -p "$OUT"
-"$HERE/node_modules/.bin/tsx" "$HERE/scripts/xdrgen/main.ts" "$OUT" "libvirt $PINNED_VERSION" \
+"$HERE/node_modules/.bin/tsx" "$HERE/scripts/xdrgen/main.ts" "$OUT" "libvirt $PINNED_VERSION" "$LIBVIRT_SRC/include/libvirt" \
   virnet="$LIBVIRT_SRC/src/rpc/virnetprotocol.x" \
   keepalive="$LIBVIRT_SRC/src/rpc/virkeepaliveprotocol.x" \
   remote="$LIBVIRT_SRC/src/remote/remote_protocol.x" \
