@@ -13,7 +13,6 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 debs=${TINY_GUEST_DEB_DIR:-$repo/.cache/xen-qemu/debs}
 die() { echo "build-tiny-guest: $*" >&2; exit 1; }
 
-[ -s "$out/vmlinuz" ] && [ -s "$out/initrd.gz" ] && exit 0
 bb=$(command -v busybox) || die "busybox missing (apt-get install busybox-static)"
 ldd "$bb" >/dev/null 2>&1 && die "$bb is dynamically linked; install busybox-static"
 command -v cpio >/dev/null || die "cpio missing"
@@ -27,6 +26,9 @@ if [ -z "$deb" ]; then
   deb=$(ls -1 "$debs"/linux-image-6.1.*-amd64_*.deb | sort -V | tail -n1)
 fi
 
+# Rebuilt when this script or the kernel changes.
+stamp="$(basename "$deb") $(md5sum < "${BASH_SOURCE[0]}" | cut -c1-8)"
+[ -s "$out/vmlinuz" ] && [ -s "$out/initrd.gz" ] && [ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp" ] && exit 0
 mkdir -p "$out"
 tmp=$(mktemp -d "$out/.build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -55,11 +57,21 @@ mount -t devtmpfs dev /dev
 modprobe button; modprobe evdev
 echo "XENVIRT-GUEST up"
 # Any event from the "Power Button" input device means virDomainShutdown: power off.
+# devtmpfs creates the device node asynchronously; ticks start only once it is watched,
+# so a test that has seen a tick knows a shutdown request will be noticed.
 for e in /sys/class/input/event*; do
   if grep -q 'Power Button' "$e/device/name" 2>/dev/null; then
-    (head -c 1 "/dev/input/${e##*/}" >/dev/null && echo "XENVIRT-GUEST power button" && poweroff -f) &
+    node=/dev/input/${e##*/}
+    (
+      while [ ! -e "$node" ]; do sleep 0.1; done
+      touch /tmp/power-button-watched
+      head -c 1 "$node" >/dev/null && echo "XENVIRT-GUEST power button" && poweroff -f
+    ) &
   fi
 done
+i=0
+while [ ! -e /tmp/power-button-watched ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+[ -e /tmp/power-button-watched ] || echo "XENVIRT-GUEST no power button: shutdown will not work"
 n=0
 while :; do n=$((n + 1)); echo "XENVIRT-GUEST tick $n"; sleep 1; done
 INIT
@@ -69,3 +81,4 @@ cp "$tmp"/k/boot/vmlinuz-* "$tmp/vmlinuz"
 chmod 644 "$tmp/vmlinuz" "$tmp/initrd.gz"
 mv -f "$tmp/vmlinuz" "$out/vmlinuz"
 mv -f "$tmp/initrd.gz" "$out/initrd.gz"
+echo "$stamp" > "$out/stamp"
