@@ -8,7 +8,7 @@
  * serves `test:///default` and `qemu:///session` (see ../shared/docs/xen-on-this-machine.md §8).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +69,74 @@ export interface StartLibvirtdOptions {
   readyTimeoutMs?: number;
   /** Add the daemon user to the `kvm` group so QEMU guests may use /dev/kvm when it exists. */
   kvm?: boolean;
+  /**
+   * Run libvirtd as root (system mode: qemu:///system, network:///system with real bridges,
+   * iptables and dnsmasq) inside private mount and network namespaces, so nothing it does
+   * reaches the host: tmpfs over /run and libvirt's state, config and log dirs, a passwd/group
+   * with the `libvirt-qemu` user Debian's QEMU driver insists on, and an empty network
+   * namespace. Unix socket only (its TCP ports would be in that namespace). Needs root.
+   */
+  privileged?: boolean;
+}
+
+/** Why the privileged (root, namespaced) daemon cannot run here (undefined when it can). */
+export function privilegedLibvirtdUnavailable(): string | undefined {
+  const base = libvirtdUnavailable();
+  if (base) return base;
+  if (process.getuid?.() !== 0) return 'the privileged libvirtd needs root (unshare --mount --net)';
+  for (const tool of ['/usr/bin/unshare', '/usr/sbin/iptables', '/usr/sbin/dnsmasq', '/usr/sbin/ip']) {
+    if (!existsSync(tool)) return `${tool} missing (see .ci/setup.d/40-libvirt.sh: util-linux, iptables, dnsmasq-base, iproute2)`;
+  }
+  for (const dir of SYSTEM_STATE_DIRS) if (!existsSync(dir)) return `${dir} missing (libvirt-daemon not installed?)`;
+  return undefined;
+}
+
+/** For describe.skipIf: in CI a missing component is a failure, elsewhere a skip. */
+export function privilegedLibvirtdSkipReason(): string | undefined {
+  const why = privilegedLibvirtdUnavailable();
+  if (why && process.env.CI === 'true') throw new Error(`CI=true but the privileged libvirtd cannot run: ${why}`);
+  if (why) console.warn(`skipping privileged libvirtd tests: ${why}`);
+  return why;
+}
+
+/** What a system-mode libvirtd writes besides /run: each gets a private tmpfs. */
+const SYSTEM_STATE_DIRS = ['/etc/libvirt', '/var/lib/libvirt', '/var/cache/libvirt', '/var/log/libvirt'];
+
+/**
+ * The namespace's setup, run by sh inside `unshare --mount --net`, then exec'ing libvirtd:
+ * $1 = the helper's dir (passwd, group), the rest = the libvirtd command line.
+ */
+const PRIVATE_NAMESPACE_SETUP = [
+  'set -e',
+  `for d in /run ${SYSTEM_STATE_DIRS.join(' ')}; do mount -t tmpfs -o mode=755 xenvirt-libvirtd "$d"; done`,
+  'mount --bind "$1/passwd" /etc/passwd',
+  'mount --bind "$1/group" /etc/group',
+  'ip link set lo up',
+  'shift',
+  'exec "$@"',
+].join('\n');
+
+/** The host's passwd/group plus the libvirt-qemu user and group, for the namespace only. */
+function writeNamespaceAccounts(dir: string): void {
+  const passwd = readFileSync('/etc/passwd', 'utf8');
+  const group = readFileSync('/etc/group', 'utf8');
+  const nl = (t: string) => (t.endsWith('\n') ? t : `${t}\n`);
+  writeFileSync(join(dir, 'passwd'), nl(passwd) + (/^libvirt-qemu:/m.test(passwd) ? '' : 'libvirt-qemu:x:64055:64055:Libvirt Qemu:/var/lib/libvirt:/usr/sbin/nologin\n'));
+  writeFileSync(join(dir, 'group'), nl(group) + (/^libvirt-qemu:/m.test(group) ? '' : 'libvirt-qemu:x:64055:\n'));
+}
+
+/** Every process in a network namespace (the daemon, and the dnsmasq it left daemonized). */
+function processesInNetns(netns: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readlinkSync(`/proc/${entry}/ns/net`) === netns) out.push(Number(entry));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return out;
 }
 
 /** Why the daemon cannot run here (undefined when it can). */
@@ -153,23 +221,28 @@ export async function makeTestPki(dir: string): Promise<LibvirtdPki> {
   };
 }
 
-function daemonConfig(dir: string, runtimeDir: string, pki: LibvirtdPki, tcpPort: number, tlsPort: number, extra = ''): string {
+function daemonConfig(dir: string, runtimeDir: string, pki: LibvirtdPki, tcpPort: number, tlsPort: number, extra = '', listen = true): string {
+  const network = listen
+    ? [
+        'listen_tcp = 1',
+        'listen_tls = 1',
+        'listen_addr = "127.0.0.1"',
+        `tcp_port = "${tcpPort}"`,
+        `tls_port = "${tlsPort}"`,
+        'auth_tcp = "none"',
+        'auth_tls = "none"',
+        `key_file = "${pki.serverKey}"`,
+        `cert_file = "${pki.serverCert}"`,
+        `ca_file = "${pki.caCert}"`,
+      ]
+    : [];
   return [
     `unix_sock_dir = "${runtimeDir}"`,
     'auth_unix_rw = "none"',
     'auth_unix_ro = "none"',
     // The tests run as root and the daemon as nobody: let both use the socket.
     'unix_sock_rw_perms = "0777"',
-    'listen_tcp = 1',
-    'listen_tls = 1',
-    'listen_addr = "127.0.0.1"',
-    `tcp_port = "${tcpPort}"`,
-    `tls_port = "${tlsPort}"`,
-    'auth_tcp = "none"',
-    'auth_tls = "none"',
-    `key_file = "${pki.serverKey}"`,
-    `cert_file = "${pki.serverCert}"`,
-    `ca_file = "${pki.caCert}"`,
+    ...network,
     // Logs to a file in the temp dir, not to stderr (which the test runner would print).
     `log_outputs = "3:file:${join(dir, 'libvirtd.log')}"`,
     extra,
@@ -251,14 +324,23 @@ async function startOnce(options: StartLibvirtdOptions): Promise<RunningLibvirtd
   const [tcpPort, tlsPort] = [await freePort(), await freePort()];
   const conf = join(dir, 'libvirtd.conf');
   const logFile = join(dir, 'libvirtd.log');
-  writeFileSync(conf, daemonConfig(dir, runtimeDir, pki, tcpPort, tlsPort, options.extraConfig));
+  const privileged = options.privileged === true;
+  writeFileSync(conf, daemonConfig(dir, runtimeDir, pki, tcpPort, tlsPort, options.extraConfig, !privileged));
 
   const asRoot = process.getuid?.() === 0;
   const env = { HOME: home, XDG_RUNTIME_DIR: runtimeDir, XDG_CONFIG_HOME: join(home, '.config'), XDG_CACHE_HOME: join(home, '.cache'), PATH: '/usr/sbin:/usr/bin:/sbin:/bin' };
-  const daemonArgs = ['--listen', '-f', conf, '-p', join(dir, 'libvirtd.pid')];
+  const daemonArgs = [...(privileged ? [] : ['--listen']), '-f', conf, '-p', join(dir, 'libvirtd.pid')];
   let command = LIBVIRTD_BINARY;
   let args = daemonArgs;
-  if (asRoot) {
+  if (privileged) {
+    if (!asRoot) throw new Error('startLibvirtd({ privileged: true }) needs root');
+    writeNamespaceAccounts(dir);
+    chmodSync(dir, 0o755);
+    // setpriv and unshare exec, sh execs libvirtd: the child's pid is the daemon's.
+    command = '/usr/bin/setpriv';
+    args = ['--pdeathsig', 'SIGKILL', '--', '/usr/bin/unshare', '--mount', '--net', '--propagation', 'private', '--',
+      '/bin/sh', '-c', PRIVATE_NAMESPACE_SETUP, 'sh', dir, LIBVIRTD_BINARY, ...daemonArgs];
+  } else if (asRoot) {
     chownTree(dir, idOf('passwd', DAEMON_USER), idOf('group', DAEMON_GROUP));
     chmodSync(dir, 0o755);
     const groups = options.kvm && existsSync('/dev/kvm') ? ['--groups', 'kvm'] : ['--clear-groups'];
@@ -289,6 +371,7 @@ async function startOnce(options: StartLibvirtdOptions): Promise<RunningLibvirtd
     ['stderr.log', 'libvirtd.log'].map((f) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8') : '')).join('');
   const socket = join(runtimeDir, 'libvirt-sock');
   let stopped: Promise<void> | undefined;
+  let netns: string | undefined;
   const daemon: RunningLibvirtd = {
     dir,
     socket,
@@ -305,6 +388,7 @@ async function startOnce(options: StartLibvirtdOptions): Promise<RunningLibvirtd
       if (!m) throw new Error(`not a driver URI: ${driverPath}`);
       const [, driver, path] = m;
       if (transport === 'unix') return `${driver}+unix:///${path}?socket=${socket}`;
+      if (privileged) throw new Error('the privileged libvirtd listens on its unix socket only');
       if (transport === 'tcp') return `${driver}+tcp://127.0.0.1:${tcpPort}/${path}`;
       return `${driver}+tls://localhost:${tlsPort}/${path}?pkipath=${pki.dir}`;
     },
@@ -314,6 +398,8 @@ async function startOnce(options: StartLibvirtdOptions): Promise<RunningLibvirtd
     },
     stop() {
       stopped ??= (async () => {
+        // dnsmasq daemonizes out of libvirtd's reach and outlives it: end the whole namespace.
+        const namespaceMembers = netns ? processesInNetns(netns).filter((p) => p !== child.pid) : [];
         if (exitStatus === undefined) {
           child.kill('SIGTERM');
           child.kill('SIGCONT'); // a SIGSTOPped daemon only sees SIGTERM once continued
@@ -321,6 +407,13 @@ async function startOnce(options: StartLibvirtdOptions): Promise<RunningLibvirtd
           if ((await Promise.race([exited, bound])) === 'timeout') {
             child.kill('SIGKILL');
             await exited;
+          }
+        }
+        for (const pid of [...namespaceMembers, ...(netns ? processesInNetns(netns) : [])]) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* already gone */
           }
         }
         rmSync(dir, { recursive: true, force: true });
@@ -336,7 +429,11 @@ async function startOnce(options: StartLibvirtdOptions): Promise<RunningLibvirtd
       await daemon.stop();
       throw new Error(`libvirtd ${exitStatus} before serving:\n${log}`);
     }
-    if (existsSync(socket) && (await probeUnixSocket(socket)) && (await portAccepts(tcpPort)) && (await portAccepts(tlsPort))) return daemon;
+    const ports = privileged || ((await portAccepts(tcpPort)) && (await portAccepts(tlsPort)));
+    if (existsSync(socket) && (await probeUnixSocket(socket)) && ports) {
+      if (privileged) netns = readlinkSync(`/proc/${child.pid}/ns/net`);
+      return daemon;
+    }
     if (Date.now() > deadline) {
       const log = readLog();
       await daemon.stop();
