@@ -5,6 +5,7 @@
 # release Debian bookworm ships, matching the daemon the tests start), fetched through a
 # private deb-src list so the system's apt configuration is left alone.
 #   LIBVIRT_SRC=/path/to/libvirt-9.0.0 scripts/regen-remote-protocol.sh   # use an unpacked tree
+#   XENVIRT_PROTOCOL_OUT=DIR …   # write elsewhere (test/remote/regen.test.ts compares)
 set -eu
 SUITE=${LIBVIRT_SUITE:-bookworm}
 PINNED_VERSION=${LIBVIRT_VERSION:-9.0.0}
@@ -29,7 +30,10 @@ if [ -z "${LIBVIRT_SRC:-}" ]; then
   LIBVIRT_SRC="$CACHE/libvirt-$PINNED_VERSION"
 fi
 
-OUT="$HERE/lib/remote/protocol"
+# --fetch-only: just fill the cache (CI setup runs before npm install, so before tsx exists).
+if [ "${1:-}" = "--fetch-only" ]; then echo "libvirt $PINNED_VERSION source in $LIBVIRT_SRC"; exit 0; fi
+
+OUT=${XENVIRT_PROTOCOL_OUT:-$HERE/lib/remote/protocol}
 mkdir -p "$OUT"
 "$HERE/node_modules/.bin/tsx" "$HERE/scripts/xdrgen/main.ts" "$OUT" "libvirt $PINNED_VERSION" "$LIBVIRT_SRC/include/libvirt" \
   virnet="$LIBVIRT_SRC/src/rpc/virnetprotocol.x" \

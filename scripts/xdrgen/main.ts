@@ -25,7 +25,7 @@ for (const input of inputs) {
   const file = input.slice(eq + 1);
   const defs = parseXdr(readFileSync(file, 'utf8'), basename(file));
   const code = emitModule({
-    source: `${label} ${file.replace(/^.*?\/src\//, 'src/')}`,
+    source: `${label} ${file.slice(file.lastIndexOf('/src/') + 1)}`,
     defs,
     deps: done,
     injected: INJECTED_CONSTANTS,
