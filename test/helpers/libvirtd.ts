@@ -112,6 +112,10 @@ const PRIVATE_NAMESPACE_SETUP = [
   'mount --bind "$1/passwd" /etc/passwd',
   'mount --bind "$1/group" /etc/group',
   'ip link set lo up',
+  // /var/lock is /run/lock: libvirt locks a guest's console pty there.
+  'mkdir -p /run/lock',
+  // System-mode QEMU sends guest stdio through virtlogd (/run/libvirt/virtlogd-sock).
+  '/usr/sbin/virtlogd --daemon',
   'shift',
   'exec "$@"',
 ].join('\n');
