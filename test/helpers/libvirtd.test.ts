@@ -3,10 +3,25 @@
  * driver's suites can trust the daemon they get.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { libvirtdSkipReason, type RunningLibvirtd, startLibvirtd } from './libvirtd.js';
+import { installTinyGuest, tinyGuestSkipReason, tinyGuestXML } from './tiny-guest.js';
+
+/** Processes whose command line names a path under dir. */
+function processesNaming(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        return readFileSync(`/proc/${e}/cmdline`, 'latin1').includes(`${dir}/`);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 
 const run = promisify(execFile);
 const virsh = async (uri: string, ...args: string[]) => (await run('virsh', ['-c', uri, ...args], { timeout: 30_000 })).stdout;
@@ -41,4 +56,20 @@ describe.skipIf(libvirtdSkipReason())('libvirtd test helper', () => {
     await other.stop();
     expect(existsSync(other.dir)).toBe(false);
   });
+
+  it.skipIf(tinyGuestSkipReason())('ends the QEMU guests the daemon detached when it stops', async () => {
+    const other = await startLibvirtd();
+    try {
+      const files = await installTinyGuest(other.dir);
+      writeFileSync(`${other.dir}/guest.xml`, tinyGuestXML('left-running', files));
+      const uri = other.uri('unix', 'qemu:///session');
+      await virsh(uri, 'define', `${other.dir}/guest.xml`);
+      await virsh(uri, 'start', 'left-running');
+      expect(processesNaming(other.dir).length).toBeGreaterThan(1); // the daemon's QEMU, at least
+      other.kill('SIGKILL'); // the daemon dies; its guest would run on
+    } finally {
+      await other.stop();
+    }
+    expect(processesNaming(other.dir)).toEqual([]);
+  }, 180_000);
 });

@@ -143,6 +143,26 @@ function processesInNetns(netns: string): number[] {
   return out;
 }
 
+/**
+ * Processes whose command line or environment names this daemon's temp dir: the QEMU guests
+ * and virtlogd a session daemon spawns, which libvirt detaches and which outlive it.
+ */
+function processesUsing(dir: string): number[] {
+  const needle = `${dir}/`;
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'latin1').includes(needle) || readFileSync(`/proc/${entry}/environ`, 'latin1').includes(needle)) {
+        out.push(Number(entry));
+      }
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return out;
+}
+
 /** Why the daemon cannot run here (undefined when it can). */
 export function libvirtdUnavailable(): string | undefined {
   if (process.platform !== 'linux') return 'libvirtd runs on Linux only';
@@ -413,7 +433,9 @@ async function startOnce(options: StartLibvirtdOptions): Promise<RunningLibvirtd
             await exited;
           }
         }
-        for (const pid of [...namespaceMembers, ...(netns ? processesInNetns(netns) : [])]) {
+        // Guests and helpers the daemon detached keep running without it: end them too.
+        const leftovers = [...namespaceMembers, ...(netns ? processesInNetns(netns) : []), ...processesUsing(dir)];
+        for (const pid of leftovers) {
           try {
             process.kill(pid, 'SIGKILL');
           } catch {

@@ -25,6 +25,13 @@ export function tinyGuestUnavailable(): string | undefined {
   return undefined;
 }
 
+/** For skipIf: in CI a missing component is a failure, elsewhere a skip. */
+export function tinyGuestSkipReason(): string | undefined {
+  const why = tinyGuestUnavailable();
+  if (why && process.env.CI === 'true') throw new Error(`CI=true but the QEMU test guest cannot run: ${why}`);
+  return why;
+}
+
 let built: Promise<{ kernel: string; initrd: string }> | undefined;
 /** Build (or reuse) the kernel and initramfs; may download the kernel .deb the first time. */
 export function buildTinyGuest(): Promise<{ kernel: string; initrd: string }> {
