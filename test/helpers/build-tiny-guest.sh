@@ -17,7 +17,10 @@ bb=$(command -v busybox) || die "busybox missing (apt-get install busybox-static
 ldd "$bb" >/dev/null 2>&1 && die "$bb is dynamically linked; install busybox-static"
 command -v cpio >/dev/null || die "cpio missing"
 
-mkdir -p "$debs"
+mkdir -p "$debs" "$out"
+# One build at a time (test files run in parallel and share the cache).
+exec 9>"$out/.lock"
+flock 9
 deb=$(ls -1 "$debs"/linux-image-6.1.*-amd64_*.deb 2>/dev/null | sort -V | tail -n1 || true)
 if [ -z "$deb" ]; then
   pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-6\./ {print $2; exit}')
