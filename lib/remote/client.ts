@@ -63,6 +63,15 @@ export interface RemoteClientOptions {
   describe?: string;
   /** Default per-call timeout, ms (0 = none; keepalive catches dead peers). */
   callTimeoutMs?: number;
+  /**
+   * true (default): the calls made in one tick go out in one write. false: one message per
+   * write, the next only once the previous was taken — needed for TLS, where libvirtd 9.0
+   * answers only the first of several messages sharing a TLS record until more bytes arrive
+   * (measured here: two pipelined calls in one record, the second never answered; 300
+   * concurrent calls stalled until the next keepalive). Node merges queued writes into one
+   * record, so they must not queue up in the socket.
+   */
+  coalesceWrites?: boolean;
 }
 
 function rpcError(message: string, code: string = ErrorCode.RPC, cause?: unknown): VirError {
@@ -87,6 +96,11 @@ export class RemoteClient extends EventEmitter {
   #closed: ClientCloseEvent | undefined;
   #callTimeoutMs: number;
   #corked = false;
+  #coalesce: boolean;
+  /** One-message-per-write mode: frames waiting, and whether one is being written. */
+  #queue: Buffer[] = [];
+  #queueHead = 0;
+  #writing = false;
   // keepalive
   #kaTimer: NodeJS.Timeout | undefined;
   #kaInterval = 0;
@@ -97,6 +111,7 @@ export class RemoteClient extends EventEmitter {
     super();
     this.describe = options.describe ?? 'libvirt daemon';
     this.#callTimeoutMs = options.callTimeoutMs ?? 0;
+    this.#coalesce = options.coalesceWrites ?? true;
     this.#stream = stream;
     stream.on('data', (chunk: Buffer) => this.#onData(chunk));
     stream.on('end', () => this.#die('eof', rpcError(`connection to ${this.describe} closed by the peer (end of file)`, ErrorCode.RPC)));
@@ -214,6 +229,11 @@ export class RemoteClient extends EventEmitter {
   }
 
   #write(frame: Buffer): void {
+    if (!this.#coalesce) {
+      this.#queue.push(frame);
+      if (!this.#writing) this.#writeNext();
+      return;
+    }
     // Cork for the rest of this tick so many calls made together go out in one write.
     if (!this.#corked) {
       this.#corked = true;
@@ -224,6 +244,20 @@ export class RemoteClient extends EventEmitter {
       });
     }
     this.#stream.write(frame);
+  }
+
+  #writeNext(): void {
+    if (this.#queueHead >= this.#queue.length || this.#stream.destroyed) {
+      this.#queue = [];
+      this.#queueHead = 0;
+      this.#writing = false;
+      return;
+    }
+    const frame = this.#queue[this.#queueHead++]!;
+    this.#writing = true;
+    this.#stream.write(frame, (err) => {
+      if (!err) this.#writeNext(); // a failed write surfaces as the stream's 'error'
+    });
   }
 
   #closedError(): VirError {

@@ -137,7 +137,11 @@ export class RemoteDriver implements HypervisorDriver, NetworkDriver {
   static async open(target: RemoteTarget, ctx: OpenContext, options: RemoteConnectOptions = {}): Promise<RemoteDriver> {
     const openTimeoutMs = options.openTimeoutMs ?? 30_000;
     const transport = await openTransport(target, { timeoutMs: openTimeoutMs, readonly: ctx.readOnly });
-    const client = new RemoteClient(transport.stream, { describe: transport.describe, callTimeoutMs: options.callTimeoutMs ?? 0 });
+    const client = new RemoteClient(transport.stream, {
+      describe: transport.describe,
+      callTimeoutMs: options.callTimeoutMs ?? 0,
+      coalesceWrites: target.transport !== 'tls',
+    });
     client.on('error', () => {}); // errors are delivered through pending calls and 'close'
     const driver = new RemoteDriver(client, target, ctx, () => transport.close());
     const opts: CallOptions = { timeoutMs: openTimeoutMs };

@@ -3,7 +3,8 @@
  * against the real libvirtd; answers cross-checked with virsh on the same daemon.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +40,25 @@ describe.skipIf(libvirtdSkipReason())('xenvirt CLI over the remote driver', () =
     const e = await xenvirt('-c', daemon.uri('unix'), 'dominfo', 'nope').catch((x: { code: number; stderr: string }) => x);
     expect((e as { code: number }).code).toBe(1);
     expect((e as { stderr: string }).stderr).toMatch(/VIR_ERR_NO_DOMAIN/);
+  });
+
+  it('sends a URI no local driver claims (qemu:///session) to the local session daemon, as libvirt does', async () => {
+    // The session daemon's socket is $XDG_RUNTIME_DIR/libvirt/libvirt-sock for a non-root user:
+    // point a private runtime dir at the test daemon and run the CLI as that user.
+    const runtime = mkdtempSync(join(tmpdir(), 'xenvirt-runtime-'));
+    try {
+      chmodSync(runtime, 0o755);
+      mkdirSync(join(runtime, 'libvirt'));
+      symlinkSync(daemon.socket, join(runtime, 'libvirt', 'libvirt-sock'));
+      const env = [`XDG_RUNTIME_DIR=${runtime}`, `HOME=${runtime}`, `PATH=${process.env.PATH}`];
+      const asUser = process.getuid?.() === 0 ? ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', 'env', '-i', ...env] : ['env', ...env];
+      const { stdout } = await run(asUser[0]!, [...asUser.slice(1), process.execPath, bin, '-c', 'qemu:///session', 'version'], { cwd: root, timeout: 60_000 });
+      const theirs = await virsh('-c', daemon.uri('unix', 'qemu:///session'), 'version');
+      expect(value(stdout, 'Running hypervisor')).toBe(value(theirs, 'Running hypervisor'));
+      expect(value(stdout, 'Running hypervisor')).toMatch(/^QEMU \d/);
+    } finally {
+      rmSync(runtime, { recursive: true, force: true });
+    }
   });
 
   it.skipIf(tinyGuestUnavailable() && process.env.CI !== 'true')('console DOMAIN shows the guest output and leaves on Ctrl-]', async () => {

@@ -169,12 +169,19 @@ describe.skipIf(libvirtdSkipReason())('remote driver against a real libvirtd', (
     expect((e as VirError).message).toContain('no-such-sock');
   });
 
-  it('serves the same over TCP', async () => {
-    const tcp = await connect(daemon.uri('tcp'));
+  it.each(['tcp', 'tls'] as const)('serves the same over %s', async (transport) => {
+    // Keepalive off: a stalled call must fail the test, not be rescued by the next PING.
+    const other = await connect(daemon.uri(transport), { remote: { keepAlive: [0, 0] } });
     try {
-      expect((await tcp.listAllDomains()).map((d) => d.name)).toContain('test');
+      const dom = await other.lookupDomainByName('test');
+      expect(dom.uuid).toBe((await conn.lookupDomainByName('test')).uuid);
+      expect((await dom.getInfo()).state).toBe('running');
+      // Many calls at once: over TLS each must travel in its own record (see RemoteClient coalesceWrites).
+      const infos = await Promise.all(Array.from({ length: 1000 }, () => dom.getInfo()));
+      expect(infos.every((i) => i.state === 'running')).toBe(true);
+      expect((await other.listAllNetworks()).map((n) => n.name)).toContain('default');
     } finally {
-      await tcp.close();
+      await other.close();
     }
   });
 });
