@@ -1,10 +1,11 @@
 /**
  * Remote driver: xenvirt's pure-TypeScript client of libvirt's RPC protocol against
  * libvirt's own C client (benchmarks/remote/libvirt-client.c, built here on libvirt-dev),
- * on the same private libvirtd (test/helpers/libvirtd.ts, test:///default over its unix
- * socket) in the same run, the two sides taking turns:
+ * on the same private libvirtd (test/helpers/libvirtd.ts, test:///default) in the same run,
+ * the two sides taking turns. Over the unix socket:
  *   (1) one getInfo round trip, (2) 1000 getInfos in flight at once vs C one at a time,
- *   (3) the same vs C with THREADS threads on one connection, (4) connect + open.
+ *   (3) the same vs C with THREADS threads on one connection, (4) connect + open;
+ * over TLS (throw-away CA, 127.0.0.1): (5) one getInfo round trip, (6) connect + open.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -126,8 +127,11 @@ const remoteBench: BenchCase = {
     try {
       const bin = await buildReference(work);
       const uri = daemon.uri('unix');
+      const tlsUri = daemon.uri('tls');
       const ref = empty();
       const ours = empty();
+      const refTls = empty();
+      const oursTls = empty();
       let daemonCpuMs = 0;
       let ownCpuMs = 0;
       let batchWallMs = 0;
@@ -137,6 +141,8 @@ const remoteBench: BenchCase = {
         daemonCpuMs += m.daemonCpuMs;
         ownCpuMs += m.ownCpuMs;
         batchWallMs += m.batchWallMs;
+        await runReference(bin, tlsUri, refTls);
+        await measureXenvirt(tlsUri, daemon.pid, oursTls);
       }
       const C = "libvirt's C client";
       const one = stats(ours.getinfo, 'µs/op');
@@ -151,6 +157,8 @@ const remoteBench: BenchCase = {
         row('1000 getInfos: all in flight vs C one at a time', conc, stats(ref.seq1000, 'calls/s'), C, 'higher', '≥ 3', busy),
         row(`1000 getInfos: all in flight vs C with ${THREADS} threads`, conc, stats(ref.thread1000, 'calls/s'), `${C}, ${THREADS} threads`, 'higher', 'report'),
         row('connect + open (unix socket)', stats(ours.connect, 'µs/op'), stats(ref.connect, 'µs/op'), C, 'lower', '≤ 1.0'),
+        row('one getInfo round trip (TLS)', stats(oursTls.getinfo, 'µs/op'), stats(refTls.getinfo, 'µs/op'), C, 'lower', '≤ 1.0'),
+        row('connect + open (TLS, handshake and verdict)', stats(oursTls.connect, 'µs/op'), stats(refTls.connect, 'µs/op'), C, 'lower', '≤ 1.0'),
       ];
       for (const r of rows) if (r.note) console.error(`bench: ${r.name}: ${r.note}`);
       return rows;

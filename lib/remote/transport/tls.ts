@@ -3,11 +3,11 @@
  * libvirt's default places, the server checked against the CA and the host name unless
  * `?no_verify=1`, then the daemon's one-byte verdict on our certificate and address.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isIP, type Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { type ConnectionOptions, connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { type ConnectionOptions, createSecureContext, type SecureContext, connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { ErrorCode, ErrorDomain, virError } from '../../errors.js';
 import type { RemoteTarget } from '../uri.js';
 import { boundedAttempt } from './attempt.js';
@@ -54,6 +54,41 @@ function readPem(path: string, what: string, optional: boolean): Buffer | undefi
     if (optional) return undefined;
     throw virError(ErrorCode.SYSTEM_ERROR, ErrorDomain.RPC, `Cannot read ${what} '${path}': ${(e as Error).message}`, { cause: e });
   }
+}
+
+const contexts = new Map<string, { stamp: string; context: SecureContext }>();
+
+/**
+ * The x509 files as a TLS context, parsed once and reused while the files are unchanged
+ * (reading and parsing the key pair is a good part of a connect's cost).
+ */
+function secureContextFor(pki: ClientPkiFiles, verify: boolean): SecureContext {
+  const files = [pki.caCert, pki.clientCert, pki.clientKey];
+  const stamp = files
+    .map((f) => {
+      try {
+        const st = statSync(f);
+        return `${st.mtimeMs}:${st.size}:${st.ino}`;
+      } catch {
+        return 'missing';
+      }
+    })
+    .join('|');
+  const cacheKey = `${verify}|${files.join('|')}`;
+  const hit = contexts.get(cacheKey);
+  if (hit?.stamp === stamp) return hit.context;
+  // With no_verify the CA is only needed if present; the client pair is what the daemon checks.
+  const ca = readPem(pki.caCert, 'CA certificate', !verify);
+  const cert = readPem(pki.clientCert, 'client certificate', false);
+  const key = readPem(pki.clientKey, 'client key', false);
+  let context: SecureContext;
+  try {
+    context = createSecureContext(ca ? { ca, cert, key } : { cert, key });
+  } catch (e) {
+    throw virError(ErrorCode.SYSTEM_ERROR, ErrorDomain.RPC, `Cannot use the client certificate ${pki.clientCert} / key ${pki.clientKey} / CA ${pki.caCert}: ${(e as Error).message}`, { cause: e });
+  }
+  contexts.set(cacheKey, { stamp, context });
+  return context;
 }
 
 /** The byte the daemon sends after the handshake: 1 when it accepts our certificate and address. */
@@ -107,10 +142,7 @@ export async function openTlsTransport(target: RemoteTarget, options: OpenTransp
   const describe = `tls:${hostPort(host, port)}`;
   const verify = !target.client.noVerify;
   const pki = locateClientPki(target.client.pkipath);
-  // With no_verify the CA is only needed if present; the client pair is what the daemon checks.
-  const ca = readPem(pki.caCert, 'CA certificate', !verify);
-  const cert = readPem(pki.clientCert, 'client certificate', false);
-  const key = readPem(pki.clientKey, 'client key', false);
+  const secureContext = secureContextFor(pki, verify);
 
   if (target.client.tlsPriority !== undefined) {
     throw virError(ErrorCode.NO_SUPPORT, ErrorDomain.RPC, `${describe}: ?tls_priority= (a GnuTLS priority string) is not supported by this client`);
@@ -122,8 +154,7 @@ export async function openTlsTransport(target: RemoteTarget, options: OpenTransp
     describe,
     options,
     (resolve, reject) => {
-      const tlsOptions: ConnectionOptions = { host, port, cert, key, rejectUnauthorized: verify };
-      if (ca) tlsOptions.ca = ca;
+      const tlsOptions: ConnectionOptions = { host, port, secureContext, rejectUnauthorized: verify };
       if (!isIP(host)) tlsOptions.servername = host;
       const s = tlsConnect(tlsOptions);
       socket = s;

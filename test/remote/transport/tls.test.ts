@@ -4,7 +4,7 @@
  * a peer that never finishes the handshake (timeout, abort), and a negative verdict byte from
  * a fake peer (the real daemon only sends one when its DN/address checks fail).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +65,29 @@ describe.skipIf(libvirtdSkipReason())('tls transport', () => {
     const e = await rejection(openTransport(parseRemoteURI(`test+tls://localhost:${daemon.tlsPort}/default?pkipath=${scratch}/nowhere`)));
     expect(e.code).toBe('VIR_ERR_SYSTEM_ERROR');
     expect(e.message).toContain(`Cannot read CA certificate '${scratch}/nowhere/cacert.pem'`);
+  });
+
+  it('says when the key pair cannot be used', async () => {
+    const broken = join(scratch, 'broken');
+    mkdirSync(broken);
+    copyFileSync(daemon.pki.caCert, join(broken, 'cacert.pem'));
+    copyFileSync(daemon.pki.clientCert, join(broken, 'clientcert.pem'));
+    writeFileSync(join(broken, 'clientkey.pem'), 'not a key\n');
+    const e = await rejection(openTransport(parseRemoteURI(`test+tls://localhost:${daemon.tlsPort}/default?pkipath=${broken}`)));
+    expect(e.code).toBe('VIR_ERR_SYSTEM_ERROR');
+    expect(e.message).toContain(`Cannot use the client certificate ${broken}/clientcert.pem`);
+  });
+
+  it('reads the files again when they change (the parsed context is cached)', async () => {
+    const changing = join(scratch, 'changing');
+    mkdirSync(changing);
+    for (const f of ['cacert.pem', 'clientcert.pem', 'clientkey.pem']) copyFileSync(join(daemon.pki.dir, f), join(changing, f));
+    const uri = `test+tls://localhost:${daemon.tlsPort}/default?pkipath=${changing}`;
+    (await openTransport(parseRemoteURI(uri))).close();
+    // Now a client pair the daemon does not trust (the CA file still lets us trust the daemon).
+    copyFileSync(strangerPki.clientCert, join(changing, 'clientcert.pem'));
+    copyFileSync(strangerPki.clientKey, join(changing, 'clientkey.pem'));
+    expect((await rejection(openTransport(parseRemoteURI(uri)))).code).toBe('VIR_ERR_AUTH_FAILED');
   });
 
   it('times out on a peer that accepts TCP and never speaks TLS', async () => {
