@@ -221,7 +221,7 @@ export async function connect(uri: string = process.env.XENVIRT_DEFAULT_URI ?? '
     if (watch) {
       conn.on('newListener', (name: string) => {
         if ((name === 'domain-event' || name === 'network-event') && !state.closed) {
-          watch(name).catch((e: unknown) => conn.emit('error-event', e));
+          void watch(name); // resolves even when the daemon refuses: events then just never come
         }
       });
     }

@@ -121,6 +121,8 @@ export class RemoteDriver implements HypervisorDriver, NetworkDriver {
   #callbacks = new Map<number, string>();
   #domainEventsWatched: Promise<void> | undefined;
   #networkEventsWatched: Promise<void> | undefined;
+  /** Event registrations still on their way: calls made meanwhile wait for them (see #rpc). */
+  #registering = new Set<Promise<void>>();
 
   private constructor(client: RemoteClient, target: RemoteTarget, ctx: OpenContext, close: () => void) {
     this.client = client;
@@ -200,18 +202,34 @@ export class RemoteDriver implements HypervisorDriver, NetworkDriver {
     this.client.setKeepAlive(intervalSeconds, count);
   }
 
+  /**
+   * A call on behalf of the public API. Calls made after a listener was added wait until the
+   * daemon has registered the events, so `on('domain-event')` then `dom.create()` sees the
+   * 'started' event, as with libvirt's synchronous virConnectDomainEventRegisterAny.
+   */
+  async #rpc<K extends keyof P.remote_procedure_types>(proc: K, args: P.remote_procedure_types[K]['args']): Promise<P.remote_procedure_types[K]['ret']> {
+    if (this.#registering.size) await Promise.all(this.#registering);
+    return this.client.call(proc, args);
+  }
+
+  #tracked(p: Promise<void>): Promise<void> {
+    const done = p.finally(() => this.#registering.delete(done));
+    this.#registering.add(done);
+    return done;
+  }
+
   // --- host ---------------------------------------------------------------------------
   async getVersion(): Promise<number> {
-    return safeNumber((await this.client.call(P.REMOTE_PROC_CONNECT_GET_VERSION, undefined)).hv_ver);
+    return safeNumber((await this.#rpc(P.REMOTE_PROC_CONNECT_GET_VERSION, undefined)).hv_ver);
   }
   async getHostname(): Promise<string> {
-    return (await this.client.call(P.REMOTE_PROC_CONNECT_GET_HOSTNAME, undefined)).hostname;
+    return (await this.#rpc(P.REMOTE_PROC_CONNECT_GET_HOSTNAME, undefined)).hostname;
   }
   async getCapabilities(): Promise<string> {
-    return (await this.client.call(P.REMOTE_PROC_CONNECT_GET_CAPABILITIES, undefined)).capabilities;
+    return (await this.#rpc(P.REMOTE_PROC_CONNECT_GET_CAPABILITIES, undefined)).capabilities;
   }
   async nodeGetInfo(): Promise<NodeInfo> {
-    const r = await this.client.call(P.REMOTE_PROC_NODE_GET_INFO, undefined);
+    const r = await this.#rpc(P.REMOTE_PROC_NODE_GET_INFO, undefined);
     const end = r.model.indexOf(0);
     const model = String.fromCharCode(...(end < 0 ? r.model : r.model.slice(0, end)).map((c) => c & 0xff));
     return { model, memory: safeNumber(r.memory), cpus: r.cpus, mhz: r.mhz, nodes: r.nodes, sockets: r.sockets, cores: r.cores, threads: r.threads };
@@ -222,38 +240,38 @@ export class RemoteDriver implements HypervisorDriver, NetworkDriver {
     let f = 0;
     if (flags.active) f |= VIR_CONNECT_LIST_DOMAINS_ACTIVE;
     if (flags.inactive) f |= VIR_CONNECT_LIST_DOMAINS_INACTIVE;
-    const r = await this.client.call(P.REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS, { need_results: 1, flags: f });
+    const r = await this.#rpc(P.REMOTE_PROC_CONNECT_LIST_ALL_DOMAINS, { need_results: 1, flags: f });
     return r.domains.map(toDomainRef);
   }
   async lookupDomainByName(name: string): Promise<DomainRef> {
-    return toDomainRef((await this.client.call(P.REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, { name })).dom);
+    return toDomainRef((await this.#rpc(P.REMOTE_PROC_DOMAIN_LOOKUP_BY_NAME, { name })).dom);
   }
   async lookupDomainById(id: number): Promise<DomainRef> {
-    return toDomainRef((await this.client.call(P.REMOTE_PROC_DOMAIN_LOOKUP_BY_ID, { id })).dom);
+    return toDomainRef((await this.#rpc(P.REMOTE_PROC_DOMAIN_LOOKUP_BY_ID, { id })).dom);
   }
   async lookupDomainByUUID(uuid: string): Promise<DomainRef> {
-    return toDomainRef((await this.client.call(P.REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID, { uuid: uuidToBytes(uuid) })).dom);
+    return toDomainRef((await this.#rpc(P.REMOTE_PROC_DOMAIN_LOOKUP_BY_UUID, { uuid: uuidToBytes(uuid) })).dom);
   }
   async defineXML(xml: string): Promise<DomainRef> {
-    return toDomainRef((await this.client.call(P.REMOTE_PROC_DOMAIN_DEFINE_XML, { xml })).dom);
+    return toDomainRef((await this.#rpc(P.REMOTE_PROC_DOMAIN_DEFINE_XML, { xml })).dom);
   }
   async createXML(xml: string): Promise<DomainRef> {
-    return toDomainRef((await this.client.call(P.REMOTE_PROC_DOMAIN_CREATE_XML, { xml_desc: xml, flags: 0 })).dom);
+    return toDomainRef((await this.#rpc(P.REMOTE_PROC_DOMAIN_CREATE_XML, { xml_desc: xml, flags: 0 })).dom);
   }
   async restore(path: string): Promise<void> {
-    await this.client.call(P.REMOTE_PROC_DOMAIN_RESTORE, { from: path });
+    await this.#rpc(P.REMOTE_PROC_DOMAIN_RESTORE, { from: path });
   }
   async domainXMLFromNative(format: NativeFormat, text: string): Promise<string> {
-    const r = await this.client.call(P.REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE, { nativeFormat: NATIVE_FORMAT_NAMES[format], nativeConfig: text, flags: 0 });
+    const r = await this.#rpc(P.REMOTE_PROC_CONNECT_DOMAIN_XML_FROM_NATIVE, { nativeFormat: NATIVE_FORMAT_NAMES[format], nativeConfig: text, flags: 0 });
     return r.domainXml;
   }
   async domainXMLToNative(format: NativeFormat, xml: string): Promise<string> {
-    const r = await this.client.call(P.REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE, { nativeFormat: NATIVE_FORMAT_NAMES[format], domainXml: xml, flags: 0 });
+    const r = await this.#rpc(P.REMOTE_PROC_CONNECT_DOMAIN_XML_TO_NATIVE, { nativeFormat: NATIVE_FORMAT_NAMES[format], domainXml: xml, flags: 0 });
     return r.nativeConfig;
   }
 
   async domainGetInfo(dom: DomainRef): Promise<DomainInfo> {
-    const r = await this.client.call(P.REMOTE_PROC_DOMAIN_GET_INFO, { dom: toWireDomain(dom) });
+    const r = await this.#rpc(P.REMOTE_PROC_DOMAIN_GET_INFO, { dom: toWireDomain(dom) });
     return {
       state: DOMAIN_STATES[r.state] ?? 'nostate',
       maxMem: safeNumber(r.maxMem),
@@ -263,44 +281,44 @@ export class RemoteDriver implements HypervisorDriver, NetworkDriver {
     };
   }
   async domainSuspend(dom: DomainRef): Promise<void> {
-    await this.client.call(P.REMOTE_PROC_DOMAIN_SUSPEND, { dom: toWireDomain(dom) });
+    await this.#rpc(P.REMOTE_PROC_DOMAIN_SUSPEND, { dom: toWireDomain(dom) });
   }
   async domainResume(dom: DomainRef): Promise<void> {
-    await this.client.call(P.REMOTE_PROC_DOMAIN_RESUME, { dom: toWireDomain(dom) });
+    await this.#rpc(P.REMOTE_PROC_DOMAIN_RESUME, { dom: toWireDomain(dom) });
   }
   async domainShutdown(dom: DomainRef): Promise<DomainRef> {
-    await this.client.call(P.REMOTE_PROC_DOMAIN_SHUTDOWN, { dom: toWireDomain(dom) });
+    await this.#rpc(P.REMOTE_PROC_DOMAIN_SHUTDOWN, { dom: toWireDomain(dom) });
     return this.#refresh(dom);
   }
   async domainReboot(dom: DomainRef): Promise<void> {
-    await this.client.call(P.REMOTE_PROC_DOMAIN_REBOOT, { dom: toWireDomain(dom), flags: 0 });
+    await this.#rpc(P.REMOTE_PROC_DOMAIN_REBOOT, { dom: toWireDomain(dom), flags: 0 });
   }
   async domainDestroy(dom: DomainRef): Promise<DomainRef> {
-    await this.client.call(P.REMOTE_PROC_DOMAIN_DESTROY, { dom: toWireDomain(dom) });
+    await this.#rpc(P.REMOTE_PROC_DOMAIN_DESTROY, { dom: toWireDomain(dom) });
     return this.#refresh(dom);
   }
   async domainCreate(dom: DomainRef): Promise<DomainRef> {
-    return toDomainRef((await this.client.call(P.REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS, { dom: toWireDomain(dom), flags: 0 })).dom);
+    return toDomainRef((await this.#rpc(P.REMOTE_PROC_DOMAIN_CREATE_WITH_FLAGS, { dom: toWireDomain(dom), flags: 0 })).dom);
   }
   async domainUndefine(dom: DomainRef): Promise<void> {
-    await this.client.call(P.REMOTE_PROC_DOMAIN_UNDEFINE, { dom: toWireDomain(dom) });
+    await this.#rpc(P.REMOTE_PROC_DOMAIN_UNDEFINE, { dom: toWireDomain(dom) });
   }
   async domainGetXMLDesc(dom: DomainRef, flags: XMLDescFlags): Promise<string> {
-    return (await this.client.call(P.REMOTE_PROC_DOMAIN_GET_XML_DESC, { dom: toWireDomain(dom), flags: flags.inactive ? VIR_DOMAIN_XML_INACTIVE : 0 })).xml;
+    return (await this.#rpc(P.REMOTE_PROC_DOMAIN_GET_XML_DESC, { dom: toWireDomain(dom), flags: flags.inactive ? VIR_DOMAIN_XML_INACTIVE : 0 })).xml;
   }
   async domainSetMemory(dom: DomainRef, kib: number): Promise<void> {
-    await this.client.call(P.REMOTE_PROC_DOMAIN_SET_MEMORY, { dom: toWireDomain(dom), memory: BigInt(kib) });
+    await this.#rpc(P.REMOTE_PROC_DOMAIN_SET_MEMORY, { dom: toWireDomain(dom), memory: BigInt(kib) });
   }
   async domainSetMaxMemory(dom: DomainRef, kib: number): Promise<void> {
-    await this.client.call(P.REMOTE_PROC_DOMAIN_SET_MAX_MEMORY, { dom: toWireDomain(dom), memory: BigInt(kib) });
+    await this.#rpc(P.REMOTE_PROC_DOMAIN_SET_MAX_MEMORY, { dom: toWireDomain(dom), memory: BigInt(kib) });
   }
   async domainSetVcpus(dom: DomainRef, count: number): Promise<void> {
-    await this.client.call(P.REMOTE_PROC_DOMAIN_SET_VCPUS, { dom: toWireDomain(dom), nvcpus: count });
+    await this.#rpc(P.REMOTE_PROC_DOMAIN_SET_VCPUS, { dom: toWireDomain(dom), nvcpus: count });
   }
   async domainGetVcpus(dom: DomainRef): Promise<VcpuInfo[]> {
-    const [info, node] = await Promise.all([this.domainGetInfo(dom), this.client.call(P.REMOTE_PROC_NODE_GET_INFO, undefined)]);
+    const [info, node] = await Promise.all([this.domainGetInfo(dom), this.#rpc(P.REMOTE_PROC_NODE_GET_INFO, undefined)]);
     const maplen = Math.ceil(node.cpus / 8);
-    const r = await this.client.call(P.REMOTE_PROC_DOMAIN_GET_VCPUS, { dom: toWireDomain(dom), maxinfo: info.nrVirtCpu, maplen });
+    const r = await this.#rpc(P.REMOTE_PROC_DOMAIN_GET_VCPUS, { dom: toWireDomain(dom), maxinfo: info.nrVirtCpu, maplen });
     const states: VcpuInfo['state'][] = ['offline', 'running', 'blocked'];
     return r.info.map((v, i) => ({
       number: v.number,
@@ -311,20 +329,20 @@ export class RemoteDriver implements HypervisorDriver, NetworkDriver {
     }));
   }
   async domainPinVcpu(dom: DomainRef, vcpu: number, cpumap: number[]): Promise<void> {
-    await this.client.call(P.REMOTE_PROC_DOMAIN_PIN_VCPU, { dom: toWireDomain(dom), vcpu, cpumap: mapFromCpus(cpumap) });
+    await this.#rpc(P.REMOTE_PROC_DOMAIN_PIN_VCPU, { dom: toWireDomain(dom), vcpu, cpumap: mapFromCpus(cpumap) });
   }
   async domainGetAutostart(dom: DomainRef): Promise<boolean> {
-    return (await this.client.call(P.REMOTE_PROC_DOMAIN_GET_AUTOSTART, { dom: toWireDomain(dom) })).autostart !== 0;
+    return (await this.#rpc(P.REMOTE_PROC_DOMAIN_GET_AUTOSTART, { dom: toWireDomain(dom) })).autostart !== 0;
   }
   async domainSetAutostart(dom: DomainRef, autostart: boolean): Promise<void> {
-    await this.client.call(P.REMOTE_PROC_DOMAIN_SET_AUTOSTART, { dom: toWireDomain(dom), autostart: autostart ? 1 : 0 });
+    await this.#rpc(P.REMOTE_PROC_DOMAIN_SET_AUTOSTART, { dom: toWireDomain(dom), autostart: autostart ? 1 : 0 });
   }
   async domainSave(dom: DomainRef, path: string): Promise<DomainRef> {
-    await this.client.call(P.REMOTE_PROC_DOMAIN_SAVE, { dom: toWireDomain(dom), to: path });
+    await this.#rpc(P.REMOTE_PROC_DOMAIN_SAVE, { dom: toWireDomain(dom), to: path });
     return { ...dom, id: -1 };
   }
   async domainCoreDump(dom: DomainRef, path: string): Promise<void> {
-    await this.client.call(P.REMOTE_PROC_DOMAIN_CORE_DUMP, { dom: toWireDomain(dom), to: path, flags: 0 });
+    await this.#rpc(P.REMOTE_PROC_DOMAIN_CORE_DUMP, { dom: toWireDomain(dom), to: path, flags: 0 });
   }
   /** The domain's console (or the named character device) as a Duplex. */
   async domainOpenConsole(dom: DomainRef, devName?: string): Promise<Duplex> {
@@ -342,34 +360,34 @@ export class RemoteDriver implements HypervisorDriver, NetworkDriver {
 
   // --- networks -----------------------------------------------------------------------
   async listAllNetworks(): Promise<NetworkRef[]> {
-    return (await this.client.call(P.REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS, { need_results: 1, flags: 0 })).nets.map(toNetworkRef);
+    return (await this.#rpc(P.REMOTE_PROC_CONNECT_LIST_ALL_NETWORKS, { need_results: 1, flags: 0 })).nets.map(toNetworkRef);
   }
   async lookupNetworkByName(name: string): Promise<NetworkRef> {
-    return toNetworkRef((await this.client.call(P.REMOTE_PROC_NETWORK_LOOKUP_BY_NAME, { name })).net);
+    return toNetworkRef((await this.#rpc(P.REMOTE_PROC_NETWORK_LOOKUP_BY_NAME, { name })).net);
   }
   async lookupNetworkByUUID(uuid: string): Promise<NetworkRef> {
-    return toNetworkRef((await this.client.call(P.REMOTE_PROC_NETWORK_LOOKUP_BY_UUID, { uuid: uuidToBytes(uuid) })).net);
+    return toNetworkRef((await this.#rpc(P.REMOTE_PROC_NETWORK_LOOKUP_BY_UUID, { uuid: uuidToBytes(uuid) })).net);
   }
   async networkDefineXML(xml: string): Promise<NetworkRef> {
-    return toNetworkRef((await this.client.call(P.REMOTE_PROC_NETWORK_DEFINE_XML, { xml })).net);
+    return toNetworkRef((await this.#rpc(P.REMOTE_PROC_NETWORK_DEFINE_XML, { xml })).net);
   }
   async networkCreate(net: NetworkRef): Promise<void> {
-    await this.client.call(P.REMOTE_PROC_NETWORK_CREATE, { net: toWireNetwork(net) });
+    await this.#rpc(P.REMOTE_PROC_NETWORK_CREATE, { net: toWireNetwork(net) });
   }
   async networkDestroy(net: NetworkRef): Promise<void> {
-    await this.client.call(P.REMOTE_PROC_NETWORK_DESTROY, { net: toWireNetwork(net) });
+    await this.#rpc(P.REMOTE_PROC_NETWORK_DESTROY, { net: toWireNetwork(net) });
   }
   async networkUndefine(net: NetworkRef): Promise<void> {
-    await this.client.call(P.REMOTE_PROC_NETWORK_UNDEFINE, { net: toWireNetwork(net) });
+    await this.#rpc(P.REMOTE_PROC_NETWORK_UNDEFINE, { net: toWireNetwork(net) });
   }
   async networkGetXMLDesc(net: NetworkRef): Promise<string> {
-    return (await this.client.call(P.REMOTE_PROC_NETWORK_GET_XML_DESC, { net: toWireNetwork(net), flags: 0 })).xml;
+    return (await this.#rpc(P.REMOTE_PROC_NETWORK_GET_XML_DESC, { net: toWireNetwork(net), flags: 0 })).xml;
   }
   async networkGetBridgeName(net: NetworkRef): Promise<string> {
-    return (await this.client.call(P.REMOTE_PROC_NETWORK_GET_BRIDGE_NAME, { net: toWireNetwork(net) })).name;
+    return (await this.#rpc(P.REMOTE_PROC_NETWORK_GET_BRIDGE_NAME, { net: toWireNetwork(net) })).name;
   }
   async networkIsActive(net: NetworkRef): Promise<boolean> {
-    return (await this.client.call(P.REMOTE_PROC_NETWORK_IS_ACTIVE, { net: toWireNetwork(net) })).active !== 0;
+    return (await this.#rpc(P.REMOTE_PROC_NETWORK_IS_ACTIVE, { net: toWireNetwork(net) })).active !== 0;
   }
 
   // --- events -------------------------------------------------------------------------
@@ -379,7 +397,7 @@ export class RemoteDriver implements HypervisorDriver, NetworkDriver {
    */
   watchEvents(kind: 'domain-event' | 'network-event'): Promise<void> {
     if (kind === 'domain-event') {
-      this.#domainEventsWatched ??= (async () => {
+      this.#domainEventsWatched ??= this.#tracked((async () => {
         await Promise.all(
           Object.entries(E.virDomainEventID).map(async ([id, name]) => {
             try {
@@ -390,13 +408,17 @@ export class RemoteDriver implements HypervisorDriver, NetworkDriver {
             }
           }),
         );
-      })();
+      })());
       return this.#domainEventsWatched;
     }
-    this.#networkEventsWatched ??= (async () => {
-      const r = await this.client.call(P.REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY, { eventID: 0, net: null });
-      this.#callbacks.set(r.callbackID, 'NETWORK_LIFECYCLE');
-    })();
+    this.#networkEventsWatched ??= this.#tracked((async () => {
+      try {
+        const r = await this.client.call(P.REMOTE_PROC_CONNECT_NETWORK_EVENT_REGISTER_ANY, { eventID: 0, net: null });
+        this.#callbacks.set(r.callbackID, 'NETWORK_LIFECYCLE');
+      } catch {
+        // a daemon without network events (or a closed connection): calls still work
+      }
+    })());
     return this.#networkEventsWatched;
   }
 

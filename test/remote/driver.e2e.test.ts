@@ -100,7 +100,7 @@ describe.skipIf(libvirtdSkipReason())('remote driver against a real libvirtd', (
       if (ev.domain.name === 'remote-e2e') events.push(ev);
     });
     const started = waitFor<{ event: string; domain: { name: string } }>(conn, 'domain-event', (ev) => ev.domain.name === 'remote-e2e' && ev.event === 'started');
-    await new Promise((r) => setTimeout(r, 200)); // let the event registration reach the daemon
+    // No pause: calls made after a listener is added wait for the daemon to register it.
     const dom = await conn.defineXML(xml);
     expect(dom.id).toBe(-1);
     await dom.create();
@@ -120,7 +120,7 @@ describe.skipIf(libvirtdSkipReason())('remote driver against a real libvirtd', (
     expect(dom.id).toBe(-1);
     await dom.undefine();
     await expect(virsh(uri, 'dominfo', 'remote-e2e')).rejects.toThrow(/failed to get domain/);
-    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 100 && events.length < 6; i++) await new Promise((r) => setTimeout(r, 50));
     expect(events.map((e) => e.event)).toEqual(['defined', 'started', 'suspended', 'resumed', 'stopped', 'undefined']);
     expect(events[1]!.detail).toBe('booted');
     expect(events[4]!.detail).toBe('destroyed');
@@ -132,7 +132,6 @@ describe.skipIf(libvirtdSkipReason())('remote driver against a real libvirtd', (
     conn.on('network-event', (ev) => {
       if (ev.network.name === 'remote-e2e-net') seen.push(ev.event);
     });
-    await new Promise((r) => setTimeout(r, 200));
     const net = await conn.networkDefineXML(xml);
     await net.create();
     expect(await net.isActive()).toBe(true);
