@@ -148,9 +148,17 @@ export class RemoteDriver implements HypervisorDriver, NetworkDriver {
     const driver = new RemoteDriver(client, target, ctx, () => transport.close());
     const opts: CallOptions = { timeoutMs: openTimeoutMs };
     try {
-      const auth = await client.call(P.REMOTE_PROC_AUTH_LIST, undefined, opts);
-      if (auth.types.length && !auth.types.includes(P.REMOTE_AUTH_NONE)) {
-        if (auth.types.includes(P.REMOTE_AUTH_POLKIT)) {
+      const openArgs = { name: target.remoteName === '' ? null : target.remoteName, flags: ctx.readOnly ? VIR_CONNECT_RO : 0 };
+      // CONNECT_OPEN goes out with AUTH_LIST, saving a round trip when no auth is needed (the
+      // common case); a daemon that wants auth refuses that OPEN and it is sent again after.
+      const [auth, firstOpen] = await Promise.allSettled([
+        client.call(P.REMOTE_PROC_AUTH_LIST, undefined, opts),
+        client.call(P.REMOTE_PROC_CONNECT_OPEN, openArgs, opts),
+      ]);
+      if (auth.status === 'rejected') throw auth.reason;
+      const types = auth.value.types;
+      if (types.length && !types.includes(P.REMOTE_AUTH_NONE)) {
+        if (types.includes(P.REMOTE_AUTH_POLKIT)) {
           await client.call(P.REMOTE_PROC_AUTH_POLKIT, undefined, opts);
         } else {
           throw new VirError(`${transport.describe} requires SASL authentication, which this client does not support yet`, {
@@ -158,8 +166,10 @@ export class RemoteDriver implements HypervisorDriver, NetworkDriver {
             domain: FROM_REMOTE,
           });
         }
+        await client.call(P.REMOTE_PROC_CONNECT_OPEN, openArgs, opts);
+      } else if (firstOpen.status === 'rejected') {
+        throw firstOpen.reason;
       }
-      await client.call(P.REMOTE_PROC_CONNECT_OPEN, { name: target.remoteName === '' ? null : target.remoteName, flags: ctx.readOnly ? VIR_CONNECT_RO : 0 }, opts);
       const [type, keepalive] = await Promise.all([
         client.call(P.REMOTE_PROC_CONNECT_GET_TYPE, undefined, opts),
         client.call(P.REMOTE_PROC_CONNECT_SUPPORTS_FEATURE, { feature: VIR_DRV_FEATURE_PROGRAM_KEEPALIVE }, opts),
