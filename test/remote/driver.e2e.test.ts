@@ -126,6 +126,15 @@ describe.skipIf(libvirtdSkipReason())('remote driver against a real libvirtd', (
     expect(events[4]!.detail).toBe('destroyed');
   });
 
+  it('delivers the other domain event IDs too: a metadata change made by virsh on the same daemon', async () => {
+    const got = waitFor<{ event: string; domain: { name: string }; data?: Record<string, unknown> }>(conn, 'domain-event', (ev) => ev.event === 'metadata-change');
+    await conn.lookupDomainByName('test'); // a call after the listener: the registration is done
+    await virsh(uri, 'desc', 'test', '--live', '--title', 'set by virsh');
+    const ev = await got;
+    expect(ev.domain.name).toBe('test');
+    expect(ev.data?.type).toBe(1); // VIR_DOMAIN_METADATA_TITLE
+  });
+
   it('delivers network lifecycle events', async () => {
     const xml = `<network><name>remote-e2e-net</name><bridge name='virbr9'/><ip address='192.168.219.1' netmask='255.255.255.0'/></network>`;
     const seen: string[] = [];
