@@ -12,7 +12,7 @@ import './drivers/xen/index.js';
 import './drivers/xen/xend/register.js';
 import './proxy/register.js';
 // The remote driver (libvirt's RPC protocol) takes what no local driver claims: register it last.
-import './remote/driver.js';
+import './remote/register.js';
 
 export { connect, Connection } from './connection.js';
 export { Domain } from './domain-handle.js';

@@ -1,12 +1,9 @@
 /**
  * The remote driver: xenvirt's HypervisorDriver and NetworkDriver contracts carried over
- * libvirt's RPC protocol to any libvirt daemon. It registers for `driver+transport://`
- * schemes and, as libvirt does, for every scheme no local driver claims (`qemu:///system`
- * goes to the local daemon).
+ * libvirt's RPC protocol to any libvirt daemon (registered by ./register.js).
  */
 import type { Duplex } from 'node:stream';
 import { VirError, ErrorCode } from '../errors.js';
-import { registerDriver } from '../registry.js';
 import type {
   DomainInfo,
   DomainRef,
@@ -470,18 +467,20 @@ export class RemoteDriver implements HypervisorDriver, NetworkDriver {
   }
 }
 
-/** Is this URI for the remote driver? Any `x+transport`, a host, or a scheme no local driver took. */
-async function openRemote(uri: URL, ctx: OpenContext): Promise<OpenedDrivers | 'declined'> {
+/** Open a remote connection (lib/remote/register.ts sends here every URI no local driver took). */
+export async function openRemote(uri: URL, ctx: OpenContext): Promise<OpenedDrivers | 'declined'> {
   const target = parseRemoteURI(uri);
   const options = (ctx.options.remote ?? {}) as RemoteConnectOptions;
   try {
     const driver = await RemoteDriver.open(target, ctx, options);
     return { driver, networkDriver: driver };
   } catch (e) {
-    // A plain `scheme:///path` came here only because no local driver took it: with no
-    // daemon listening either, the honest answer is libvirt's "no driver" error.
-    const implicit = !target.scheme.includes('+') && !target.host && target.client.socket === undefined;
-    const missing = e instanceof VirError && (e.syscall === 'ENOENT' || e.syscall === 'ECONNREFUSED');
+    // A plain `scheme://[host]/path` came here only because no local driver took it: when no
+    // daemon can even be reached (no socket, no certificate, refused), the honest answer is
+    // libvirt's "no driver" error, with the remote driver's reason in the message.
+    const implicit = !target.scheme.includes('+') && target.client.socket === undefined;
+    const errno = e instanceof VirError ? (e.syscall ?? (e.cause as NodeJS.ErrnoException | undefined)?.code) : undefined;
+    const missing = errno === 'ENOENT' || errno === 'ECONNREFUSED';
     if (implicit && missing) {
       throw new VirError(`no connection driver available for URI '${target.uri}' (no local driver claims '${target.scheme}', and ${(e as VirError).message})`, {
         code: ErrorCode.NO_CONNECT,
@@ -492,10 +491,3 @@ async function openRemote(uri: URL, ctx: OpenContext): Promise<OpenedDrivers | '
     throw e;
   }
 }
-
-registerDriver({
-  name: 'remote',
-  // '*': as libvirt's remote driver, take any scheme the local drivers (registered first) leave.
-  uriSchemes: ['*'],
-  open: openRemote,
-});
