@@ -43,9 +43,11 @@ mkdir -p "$R"/{bin,sbin,proc,sys,dev,tmp,lib/modules/$kver}
 cp "$bb" "$R/bin/busybox"
 for m in $("$bb" --list); do [ "$m" = busybox ] || ln -s busybox "$R/bin/$m"; done
 ln -s ../bin/busybox "$R/sbin/poweroff"
-# The power button (ACPI button) and its input device (evdev) are modules in Debian's kernel.
-for m in button evdev; do
-  for f in $(grep -E "/$m\.ko(\.xz)?:" "$tmp/k/lib/modules/$kver/modules.dep" | cut -d: -f1); do
+# The power button (ACPI button) and its input device (evdev) are modules in Debian's kernel,
+# as is the virtio NIC (virtio_net and what it depends on, listed by modules.dep).
+for m in button evdev virtio_pci virtio_net; do
+  # The module's modules.dep line names it and everything it needs.
+  for f in $(grep -E "/$m\.ko(\.xz)?:" "$tmp/k/lib/modules/$kver/modules.dep" | tr -d ':'); do
     mkdir -p "$R/lib/modules/$kver/$(dirname "$f")"
     cp "$tmp/k/lib/modules/$kver/$f" "$R/lib/modules/$kver/$f"
   done
@@ -72,6 +74,17 @@ for e in /sys/class/input/event*; do
     ) &
   fi
 done
+# A virtio NIC, if the domain has one: ask for a DHCP lease and print it on the console.
+modprobe virtio_pci 2>/dev/null; modprobe virtio_net 2>/dev/null
+if [ -e /sys/bus/virtio/drivers/virtio_net ] && ls /sys/bus/virtio/drivers/virtio_net | grep -q virtio; then
+  i=0; while ! ip link show eth0 >/dev/null 2>&1 && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  ip link set eth0 up
+  printf '#!/bin/sh\n[ "$1" = bound ] && echo "XENVIRT-GUEST lease $ip" > /dev/console || true\n' > /tmp/lease.sh
+  chmod 755 /tmp/lease.sh
+  udhcpc -i eth0 -q -n -t 10 -T 2 -s /tmp/lease.sh >/dev/null 2>&1 || echo "XENVIRT-GUEST no lease" > /dev/console &
+else
+  echo "XENVIRT-GUEST no virtio NIC"
+fi
 i=0
 while [ ! -e /tmp/power-button-watched ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 [ -e /tmp/power-button-watched ] || echo "XENVIRT-GUEST no power button: shutdown will not work"

@@ -52,8 +52,15 @@ export async function installTinyGuest(dir: string): Promise<{ kernel: string; i
   return { kernel, initrd };
 }
 
-/** A 128 MiB, 1-vCPU TCG guest with a serial console (the Debian kernel needs ≥ 128 MiB). */
-export function tinyGuestXML(name: string, files: { kernel: string; initrd: string }, memoryMiB = 128): string {
+/** What the guest prints once it has a DHCP lease on its virtio NIC (the whole line: output arrives in pieces). */
+export const LEASE = /XENVIRT-GUEST lease (\d+\.\d+\.\d+\.\d+)\r?\n/;
+
+/**
+ * A 128 MiB, 1-vCPU TCG guest with a serial console (the Debian kernel needs ≥ 128 MiB);
+ * with `network`, a virtio NIC on that libvirt network.
+ */
+export function tinyGuestXML(name: string, files: { kernel: string; initrd: string }, memoryMiB = 128, network?: string): string {
+  const nic = network ? `\n    <interface type='network'><source network='${network}'/><model type='virtio'/></interface>` : '';
   return `<domain type='qemu'>
   <name>${name}</name>
   <memory unit='MiB'>${memoryMiB}</memory>
@@ -72,7 +79,7 @@ export function tinyGuestXML(name: string, files: { kernel: string; initrd: stri
     <emulator>${QEMU_BINARY}</emulator>
     <serial type='pty'><target port='0'/></serial>
     <console type='pty'><target type='serial' port='0'/></console>
-    <memballoon model='none'/>
+    <memballoon model='none'/>${nic}
   </devices>
 </domain>
 `;

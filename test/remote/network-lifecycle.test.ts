@@ -18,6 +18,7 @@ import {
   type RunningLibvirtd,
   startLibvirtd,
 } from '../helpers/libvirtd.js';
+import { installTinyGuest, LEASE, tinyGuestSkipReason, tinyGuestXML } from '../helpers/tiny-guest.js';
 
 const run = promisify(execFile);
 const virsh = async (uri: string, ...args: string[]) => (await run('virsh', ['-c', uri, ...args], { timeout: 30_000 })).stdout;
@@ -121,4 +122,46 @@ describe.skipIf(privilegedLibvirtdSkipReason())('a real NAT network on a root li
     // The host never saw the bridge.
     await expect(run('ip', ['link', 'show', 'xvrbr0'])).rejects.toThrow(/does not exist/);
   });
+
+  it.skipIf(tinyGuestSkipReason())('gives a QEMU guest on the network a DHCP lease from its range', async () => {
+    const xml = `<network><name>xv-lease-nat</name><forward mode='nat'/><bridge name='xvlbr0'/>
+      <ip address='192.168.153.1' netmask='255.255.255.0'><dhcp><range start='192.168.153.100' end='192.168.153.150'/></dhcp></ip></network>`;
+    const net = await conn.networkDefineXML(xml);
+    await net.create();
+    const files = await installTinyGuest(daemon.dir);
+    const dom = await conn.defineXML(tinyGuestXML('xv-lease-guest', files, 128, 'xv-lease-nat'));
+    try {
+      await dom.create();
+      const console = await dom.openConsole();
+      let text = '';
+      try {
+        const lease = await new Promise<string>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no lease within 180 s; console: ${JSON.stringify(text.slice(-800))}`)), 180_000);
+          console.on('data', (chunk: Buffer) => {
+            text += chunk.toString('latin1');
+            const m = LEASE.exec(text);
+            if (m) {
+              clearTimeout(timer);
+              resolve(m[1]!);
+            }
+            if (/XENVIRT-GUEST no lease/.test(text)) {
+              clearTimeout(timer);
+              reject(new Error(`the guest got no lease; console: ${JSON.stringify(text.slice(-800))}`));
+            }
+          });
+        });
+        const last = Number(lease.split('.')[3]);
+        expect(lease.startsWith('192.168.153.')).toBe(true);
+        expect(last).toBeGreaterThanOrEqual(100);
+        expect(last).toBeLessThanOrEqual(150);
+      } finally {
+        console.destroy();
+      }
+    } finally {
+      await dom.destroy().catch(() => undefined);
+      await dom.undefine();
+      await net.destroy();
+      await net.undefine();
+    }
+  }, 600_000);
 });
