@@ -218,14 +218,20 @@ describe('remote driver through the public API against a faulty peer', () => {
     await conn.close(); // still fine after the peer is gone
   });
 
-  it('refuses a daemon that only offers SASL, with VIR_ERR_AUTH_FAILED', async () => {
+  it('refuses SASL it cannot do (no SCRAM offered, no credentials), with VIR_ERR_AUTH_FAILED', async () => {
+    let mechlist = 'DIGEST-MD5 GSSAPI';
     peer.onCall = (call) => {
-      if (call.packet.proc !== P.REMOTE_PROC_AUTH_LIST) return 'default';
-      call.reply((w) => P.write_remote_auth_list_ret(w, { types: [P.REMOTE_AUTH_SASL] }));
+      if (call.packet.proc === P.REMOTE_PROC_AUTH_LIST) call.reply((w) => P.write_remote_auth_list_ret(w, { types: [P.REMOTE_AUTH_SASL] }));
+      else if (call.packet.proc === P.REMOTE_PROC_AUTH_SASL_INIT) call.reply((w) => P.write_remote_auth_sasl_init_ret(w, { mechlist }));
+      else return 'default';
     };
-    const e = await failure(connect(peer.uri));
-    expect(e.code).toBe('VIR_ERR_AUTH_FAILED');
-    expect(e.message).toMatch(/SASL/);
+    const e1 = await failure(connect(peer.uri));
+    expect(e1.code).toBe('VIR_ERR_AUTH_FAILED');
+    expect(e1.message).toMatch(/offers SASL mechanisms DIGEST-MD5, GSSAPI/);
+    mechlist = 'SCRAM-SHA-256';
+    const e2 = await failure(connect(peer.uri));
+    expect(e2.code).toBe('VIR_ERR_AUTH_FAILED');
+    expect(e2.message).toMatch(/needs a username and password/);
   });
 
   it('times the handshake out against a peer that accepts but never answers', async () => {
