@@ -1,9 +1,10 @@
 /**
- * libvirt's SASL exchange (AUTH_SASL_INIT/START/STEP) with SCRAM-SHA-256, against a FAKE
- * peer: the test libvirtd runs with auth "none" and its SASL setup (cyrus-sasl config and
- * sasldb in /etc) cannot be changed by a test, so the daemon side is played here. The SCRAM
- * arithmetic itself is checked against the RFC examples in scram.test.ts; the server side
- * below is written from RFC 5802 independently of lib/remote/scram.ts.
+ * libvirt's SASL exchange (AUTH_SASL_INIT/START/STEP) with SCRAM-SHA-256 against a FAKE,
+ * scripted peer, for what a real daemon will not do on demand: a server that cannot prove it
+ * knows the verifier, and the exact order of the calls. The real daemon is in
+ * sasl.e2e.test.ts; the SCRAM arithmetic is checked against the RFC examples in
+ * scram.test.ts, and the server side below is written from RFC 5802 independently of
+ * lib/remote/scram.ts.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
