@@ -21,12 +21,13 @@ import type {
 } from '../driver.js';
 import { RemoteClient, type CallOptions, type ClientCloseEvent } from './client.js';
 import type { Packet } from './packet.js';
-import { XdrReader } from './xdr.js';
 import * as P from './protocol/remote.js';
 import * as E from './protocol/c-enums.js';
 import { parseRemoteURI, type RemoteTarget } from './uri.js';
 import { openTransport } from './transport/index.js';
 import { openConsoleStream } from './console.js';
+import { decodeRemoteEvent } from './events.js';
+import { toDomainRef, toNetworkRef, toWireDomain, toWireNetwork, uuidToBytes } from './refs.js';
 import { saslAuthenticate } from './sasl-auth.js';
 
 const FROM_REMOTE = 'VIR_FROM_REMOTE';
@@ -56,33 +57,9 @@ export interface RemoteConnectOptions {
   sasl?: { username?: string; password: string };
 }
 
-function uuidToBytes(uuid: string): Buffer {
-  return Buffer.from(uuid.replace(/-/g, ''), 'hex');
-}
-function bytesToUuid(b: Buffer): string {
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-function toDomainRef(d: P.remote_nonnull_domain): DomainRef {
-  return { name: d.name, uuid: bytesToUuid(d.uuid), id: d.id };
-}
-function toWireDomain(d: DomainRef): P.remote_nonnull_domain {
-  return { name: d.name, uuid: uuidToBytes(d.uuid), id: d.id };
-}
-function toNetworkRef(n: P.remote_nonnull_network): NetworkRef {
-  return { name: n.name, uuid: bytesToUuid(n.uuid) };
-}
-function toWireNetwork(n: NetworkRef): P.remote_nonnull_network {
-  return { name: n.name, uuid: uuidToBytes(n.uuid) };
-}
 /** unsigned hyper → number: exact up to 2^53, nearest double above (cpu times in ns can pass it). */
 function safeNumber(v: bigint): number {
   return Number(v);
-}
-/** 'VIR_DOMAIN_EVENT_STARTED_BOOTED' with prefix 'VIR_DOMAIN_EVENT_STARTED_' → 'booted'. */
-function shortName(full: string | undefined, prefix: string): string | undefined {
-  if (!full || !full.startsWith(prefix)) return undefined;
-  return full.slice(prefix.length).toLowerCase().replace(/_/g, '-');
 }
 /** cpumap bytes (bit n = CPU n) ↔ CPU numbers. */
 function cpusFromMap(map: Buffer): number[] {
@@ -95,19 +72,6 @@ function mapFromCpus(cpus: number[]): Buffer {
   for (const c of cpus) map[c >> 3]! |= 1 << (c & 7);
   return map;
 }
-
-/** Lifecycle detail enums by event type (virDomainEventType order). */
-const LIFECYCLE_DETAILS: Record<string, Readonly<Record<number, string>>> = {
-  DEFINED: E.virDomainEventDefinedDetailType,
-  UNDEFINED: E.virDomainEventUndefinedDetailType,
-  STARTED: E.virDomainEventStartedDetailType,
-  SUSPENDED: E.virDomainEventSuspendedDetailType,
-  RESUMED: E.virDomainEventResumedDetailType,
-  STOPPED: E.virDomainEventStoppedDetailType,
-  SHUTDOWN: E.virDomainEventShutdownDetailType,
-  PMSUSPENDED: E.virDomainEventPMSuspendedDetailType,
-  CRASHED: E.virDomainEventCrashedDetailType,
-};
 
 export class RemoteDriver implements HypervisorDriver, NetworkDriver {
   readonly name = 'remote';
@@ -435,41 +399,10 @@ export class RemoteDriver implements HypervisorDriver, NetworkDriver {
   }
 
   #onMessage(p: Packet): void {
-    if (p.prog !== P.REMOTE_PROGRAM) return;
-    const info = P.remote_procedure_table[p.proc];
-    if (!info?.msg) return;
-    let msg: Record<string, unknown>;
-    try {
-      msg = info.msg.read(new XdrReader(p.body)) as Record<string, unknown>;
-    } catch {
-      return; // an undecodable event is dropped, not fatal to the calls on this connection
-    }
-    const kind = this.#callbacks.get(msg.callbackID as number);
-    if (kind === undefined) return;
-    const { events } = this.#ctx;
-    if (kind === 'NETWORK_LIFECYCLE') {
-      const m = msg as unknown as P.remote_network_event_lifecycle_msg;
-      const event = shortName(E.virNetworkEventLifecycleType[m.event], 'VIR_NETWORK_EVENT_') ?? String(m.event);
-      events.emit('network-event', { network: toNetworkRef(m.net), event });
-      return;
-    }
-    // Callback messages either carry the fields directly or wrap the legacy message in `msg`.
-    const body = (msg.msg && typeof msg.msg === 'object' && !Buffer.isBuffer(msg.msg) ? msg.msg : msg) as Record<string, unknown>;
-    const dom = toDomainRef(body.dom as P.remote_nonnull_domain);
-    if (kind === 'LIFECYCLE') {
-      const typeName = E.virDomainEventType[body.event as number];
-      const event = shortName(typeName, 'VIR_DOMAIN_EVENT_') ?? String(body.event);
-      const detailKey = typeName?.replace(/^VIR_DOMAIN_EVENT_/, '') ?? '';
-      const detailName = LIFECYCLE_DETAILS[detailKey]?.[body.detail as number];
-      const detail = shortName(detailName, `VIR_DOMAIN_EVENT_${detailKey}_`);
-      if (event === 'stopped' || event === 'undefined') dom.id = -1;
-      events.emit('domain-event', { domain: dom, event, ...(detail ? { detail } : {}) });
-      return;
-    }
-    const data: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(body)) if (k !== 'dom' && k !== 'callbackID') data[k] = v;
-    events.emit('domain-event', { domain: dom, event: kind.toLowerCase().replace(/_/g, '-'), data });
+    const ev = decodeRemoteEvent(p, this.#callbacks);
+    if (ev) this.#ctx.events.emit(ev.kind, ev.payload);
   }
+
 }
 
 /** Open a remote connection (lib/remote/register.ts sends here every URI no local driver took). */
