@@ -15,6 +15,7 @@ import { Domain } from './domain-handle.js';
 import { Network } from './network-handle.js';
 import type {
   ConnectOptions,
+  HypervisorDriverExtensions,
   DomainRef,
   ListDomainsFlags,
   NativeFormat,
@@ -46,11 +47,17 @@ function parseURI(uri: unknown): URL {
 }
 
 export interface ConnectionEvents {
-  'domain-event': [{ domain: { name: string; uuid: string; id: number }; event: string; detail?: string }];
+  'domain-event': [{ domain: { name: string; uuid: string; id: number }; event: string; detail?: string; data?: Record<string, unknown> }];
+  'network-event': [{ network: { name: string; uuid: string }; event: string }];
   /** The domain event stream ended: no more 'domain-event's will come. */
   'domain-event-error': [VirError];
   warning: [VirError];
+  /** The link to a remote daemon ended: 'eof', 'error', 'keepalive' or 'client'. */
+  'connection-closed': [{ reason: string; error?: Error }];
 }
+
+/** Events a driver forwards through the connection. */
+const FORWARDED_EVENTS = ['domain-event', 'network-event', 'connection-closed'] as const;
 
 export class Connection extends EventEmitter {
   /**
@@ -157,6 +164,14 @@ export class Connection extends EventEmitter {
   }
 
   /**
+   * libvirt's virConnectSetKeepAlive (remote connections): after `intervalSeconds` without
+   * traffic send a keepalive, and close the connection after `count` unanswered ones.
+   */
+  async setKeepAlive(intervalSeconds: number, count: number): Promise<void> {
+    await callDriver(this.#state, 'setKeepAlive', checkUInt(intervalSeconds, 'keepalive interval', 0x7fff_ffff), checkUInt(count, 'keepalive count', 0x7fff_ffff));
+  }
+
+  /**
    * Close the connection. Idempotent: later calls return the same promise. New calls
    * reject at once with VIR_ERR_INVALID_CONN; calls already in flight are let finish
    * (each driver settles its own pending work when closed) and each driver is closed once.
@@ -171,7 +186,7 @@ export class Connection extends EventEmitter {
         networkDriver && networkDriver !== (driver as unknown) ? networkDriver.close() : Promise.resolve(),
       ]);
       this.#state.inFlight.clear();
-      this.removeAllListeners('domain-event');
+      for (const name of FORWARDED_EVENTS) if (name !== 'connection-closed') this.removeAllListeners(name);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     })();
@@ -206,9 +221,20 @@ export async function connect(uri: string = process.env.XENVIRT_DEFAULT_URI ?? '
     const conn = Connection._create(state);
     conn.warnings = [...(opened.warnings ?? [])];
     // Driver events reach users through the connection itself.
-    events.on('domain-event', (ev) => {
-      if (!state.closed) conn.emit('domain-event', ev);
-    });
+    for (const name of FORWARDED_EVENTS) {
+      events.on(name, (ev) => {
+        if (!state.closed || name === 'connection-closed') conn.emit(name, ev);
+      });
+    }
+    // Drivers that must subscribe to events (remote) do so when someone first listens.
+    const watch = (opened.driver as HypervisorDriverExtensions).watchEvents?.bind(opened.driver);
+    if (watch) {
+      conn.on('newListener', (name: string) => {
+        if ((name === 'domain-event' || name === 'network-event') && !state.closed) {
+          void watch(name); // resolves even when the daemon refuses: events then just never come
+        }
+      });
+    }
     // The driver's domain event stream ended with an error; later degradations are warnings.
     events.on('domain-event-error', (err) => {
       if (state.closed) return;

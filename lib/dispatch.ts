@@ -4,7 +4,7 @@
  * driver's table or answer VIR_ERR_NO_SUPPORT, then call it and track it in flight.
  */
 import { VirError, ErrorCode, ErrorDomain } from './errors.js';
-import type { HypervisorDriver, NetworkDriver } from './driver.js';
+import type { HypervisorDriver, HypervisorDriverExtensions, NetworkDriver } from './driver.js';
 
 /** Public methods that change host state: refused on read-only connections. */
 export const MUTATING_METHODS: ReadonlySet<string> = new Set([
@@ -26,6 +26,8 @@ export const MUTATING_METHODS: ReadonlySet<string> = new Set([
   'domainSave',
   // Writes a file as the host's user; libvirt refuses it read-only too.
   'domainCoreDump',
+  // libvirt refuses a console on a read-only connection: it can type into the guest.
+  'domainOpenConsole',
   'networkDefineXML',
   'networkCreate',
   'networkDestroy',
@@ -79,7 +81,7 @@ async function run<T>(state: DispatchState, target: object | undefined, method: 
 }
 
 /** Call a hypervisor-driver method through the common checks. */
-export function callDriver<T>(state: DispatchState, method: keyof HypervisorDriver & string, ...args: unknown[]): Promise<T> {
+export function callDriver<T>(state: DispatchState, method: keyof (HypervisorDriver & HypervisorDriverExtensions) & string, ...args: unknown[]): Promise<T> {
   return run<T>(state, state.driver, method, `driver '${state.driver.name}'`, args);
 }
 

@@ -103,6 +103,11 @@ export class Domain {
     await this.#call('domainCoreDump', checkString(path, 'core dump path'));
   }
 
+  /** The domain's console (or the character device `devName`) as a Duplex: guest output in, keystrokes out. */
+  async openConsole(devName?: string): Promise<import('node:stream').Duplex> {
+    return callDriver(this.#state, 'domainOpenConsole', this.#ref, ...(devName === undefined ? [] : [checkString(devName, 'console device name')]));
+  }
+
   toJSON(): DomainRef {
     return { ...this.#ref };
   }

@@ -117,6 +117,20 @@ export interface HypervisorDriver {
   domainCoreDump?(dom: DomainRef, path: string): Promise<void>;
 }
 
+/**
+ * Methods only some drivers have (the remote driver). Kept out of HypervisorDriver so
+ * driver tables that route every method (the Xen driver's) need no entry for them.
+ */
+export interface HypervisorDriverExtensions {
+  /** The domain's console (or the named character device) as a byte stream. */
+  domainOpenConsole?(dom: DomainRef, devName?: string): Promise<import('node:stream').Duplex>;
+
+  /** virConnectSetKeepAlive: ping an idle peer every interval s, give up after count misses. */
+  setKeepAlive?(intervalSeconds: number, count: number): Promise<void>;
+  /** Called when the connection gets its first listener for an event kind (drivers that must subscribe). */
+  watchEvents?(kind: 'domain-event' | 'network-event'): Promise<void>;
+}
+
 export interface NetworkDriver {
   readonly name: string;
   close(): Promise<void>;

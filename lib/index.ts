@@ -11,6 +11,8 @@ import './drivers/xen/index.js';
 // xend (Xen < 4.5) and the proxy (non-root users) plug into the Xen driver's sub-driver list.
 import './drivers/xen/xend/register.js';
 import './proxy/register.js';
+// The remote driver (libvirt's RPC protocol) takes what no local driver claims: register it last.
+import './remote/register.js';
 
 export { connect, Connection } from './connection.js';
 export { Domain } from './domain-handle.js';

@@ -12,7 +12,9 @@ export function registerDriver(reg: DriverRegistration): void {
 }
 
 export function driversForScheme(scheme: string): DriverRegistration[] {
-  return registrations.filter((r) => r.uriSchemes.includes(scheme));
+  // '*' (the remote driver) comes after every driver that names the scheme, as libvirt
+  // tries its local drivers before handing a URI to the daemon.
+  return [...registrations.filter((r) => r.uriSchemes.includes(scheme)), ...registrations.filter((r) => r.uriSchemes.includes('*'))];
 }
 
 export function registeredDrivers(): readonly DriverRegistration[] {

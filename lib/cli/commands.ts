@@ -186,6 +186,18 @@ export const COMMANDS: Command[] = [
     },
   },
   {
+    name: 'console',
+    usage: 'console DOMAIN',
+    summary: 'attach to the guest console (Ctrl-] leaves)',
+    args: 1,
+    async run(conn, a) {
+      const d = await findDomain(conn, a.positional[0]!);
+      const { attachConsole } = await import('./console.js');
+      await attachConsole(await d.openConsole(), d.name);
+      return { text: '', json: null };
+    },
+  },
+  {
     name: 'dominfo',
     usage: 'dominfo DOMAIN',
     summary: 'domain information',
