@@ -102,9 +102,10 @@ export class Connection extends EventEmitter {
   }
 
   async listAllDomains(flags?: ListDomainsFlags): Promise<Domain[]> {
-    const f = checkFlags<ListDomainsFlags>(flags, 'listAllDomains flags', ['active', 'inactive']);
+    const f = checkFlags<ListDomainsFlags>(flags, 'listAllDomains flags', ['active', 'inactive', 'withInfo']);
     const refs = await callDriver<DomainRef[]>(this.#state, 'listAllDomains', f);
-    return refs.map(this.#domain);
+    // Info a driver attached unasked is dropped: a handle answers from it only on request.
+    return refs.map((ref) => new Domain(this.#state, ref, f.withInfo === true ? ref.info : undefined));
   }
   async lookupDomainByName(name: string): Promise<Domain> {
     return this.#domain(await callDriver<DomainRef>(this.#state, 'lookupDomainByName', checkName(name, 'domain name')));

@@ -169,7 +169,8 @@ export const COMMANDS: Command[] = [
     args: 0,
     async run(conn, a) {
       const flags = a.flags.has('all') ? {} : a.flags.has('inactive') ? { inactive: true } : { active: true };
-      const doms = await conn.listAllDomains(flags);
+      // withInfo: drivers that can read every state in the list's own pass do so (one batch).
+      const doms = await conn.listAllDomains({ ...flags, withInfo: true });
       const rows = await Promise.all(
         doms.map(async (d) => {
           const info = await d.getInfo();
