@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { VirError, ErrorCode, ErrorDomain } from './errors.js';
-import { driversForScheme } from './registry.js';
+import { driversForScheme, loadDriversForScheme } from './registry.js';
 import { callDriver, callNetwork, type DispatchState } from './dispatch.js';
 import { checkFlags, checkName, checkString, checkUInt, checkUUID } from './args.js';
 import { Domain } from './domain-handle.js';
@@ -182,6 +182,7 @@ export async function connect(uri: string = process.env.XENVIRT_DEFAULT_URI ?? '
   }
   const readOnly = options.readOnly === true;
   const scheme = url.protocol.replace(/:$/, '');
+  await loadDriversForScheme(scheme);
   const candidates = driversForScheme(scheme);
   const events = new EventEmitter();
   for (const reg of candidates) {

@@ -20,7 +20,6 @@ import { DEFAULT_DOMAIN_XML, DEFAULT_HOSTNAME, DEFAULT_NETWORK_XML, DEFAULT_NODE
 import { loadNodeFile } from './node-file.js';
 import { readSaveImage, writeSaveImage } from './save-file.js';
 import { testCapabilities } from './capabilities.js';
-import { convertFromNative, convertToNative } from '../native-formats.js';
 
 /** The test "hypervisor" version libvirt's test driver reports (0.0.2). */
 const TEST_VERSION = 2;
@@ -43,8 +42,9 @@ function createDrivers(host: TestHost): { driver: HypervisorDriver; networkDrive
     lookupDomainByUUID: async (uuid) => host.lookupByUUID(uuid),
     defineXML: async (xml) => host.defineXML(xml),
     createXML: async (xml) => host.createXML(xml),
-    domainXMLFromNative: async (format: NativeFormat, text: string) => convertFromNative(format, text),
-    domainXMLToNative: async (format: NativeFormat, xml: string) => convertToNative(format, xml),
+    // The converters load on first use: listing domains should not pay for them.
+    domainXMLFromNative: async (format: NativeFormat, text: string) => (await import('../native-formats.js')).convertFromNative(format, text),
+    domainXMLToNative: async (format: NativeFormat, xml: string) => (await import('../native-formats.js')).convertToNative(format, xml),
     domainGetInfo: async (dom) => host.info(dom),
     domainSuspend: async (dom) => host.suspend(dom),
     domainResume: async (dom) => host.resume(dom),
