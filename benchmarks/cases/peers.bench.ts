@@ -13,7 +13,8 @@
  *   list then getInfo each without withInfo (what callers did before), lookup by name.
  *   Rounds alternate between the two sides so drift under emulation hits both.
  * - Processes: `xenvirt -c xen:/// list --all` against `virsh list --all`, `xl list` and
- *   `node -e 0` (node's own start-up, the floor of any node CLI).
+ *   `node -e 0` (node's own start-up, the floor of any node CLI); `xenvirt help` and a
+ *   test:/// list split a CLI process's time into node, loading the CLI, and Xen.
  * It also writes CPU profiles' summaries (benchmarks/results/peers-profile.txt): the API
  * loops profiled in-process, and one `xenvirt list --all` process under --cpu-prof.
  */
@@ -187,7 +188,7 @@ const peers: BenchCase = {
 
       // Where xenvirt's API time goes: the same loops under V8's profiler (not timed).
       const profiles: string[] = [];
-      for (const k of ['getinfo', 'listinfo'] as const) {
+      for (const k of ['getinfo', 'listinfo', 'lookup'] as const) {
         const p = await profileInProcess(async () => {
           for (let i = 0; i < ITER * 5; i++) await ops[k]();
         });
@@ -205,6 +206,9 @@ const peers: BenchCase = {
           { label: 'xenvirt-jitless', argv: [process.execPath, '--jitless', resolve(root, 'bin/xenvirt.js'), '-c', 'xen:///', 'list', '--all'], env },
           { label: 'virsh', argv: ['virsh', '-c', LIBVIRT_URI, 'list', '--all'], env },
           { label: 'xl', argv: ['xl', 'list'], env },
+          // where a CLI process's time goes: loading the CLI alone, then a driver without Xen
+          { label: 'help', argv: [process.execPath, resolve(root, 'bin/xenvirt.js'), 'help'], env },
+          { label: 'testlist', argv: [process.execPath, resolve(root, 'bin/xenvirt.js'), '-c', 'test:///default', 'list', '--all'], env },
           { label: 'node', argv: [process.execPath, '-e', '0'], env },
         ],
         PROCESS_ROUNDS,
@@ -216,7 +220,16 @@ const peers: BenchCase = {
       try {
         timeProcesses([{ label: 'prof', argv: [process.execPath, `--cpu-prof`, `--cpu-prof-dir=${profDir}`, resolve(root, 'bin/xenvirt.js'), '-c', 'xen:///', 'list', '--all'], env }], 1, 300_000);
         const f = readdirSync(profDir).find((n) => n.endsWith('.cpuprofile'));
-        if (f) profiles.push(formatSummary('`xenvirt -c xen:/// list --all` process (--cpu-prof)', summarizeProfile(JSON.parse(readFileSync(join(profDir, f), 'utf8')) as CpuProfile)));
+        if (f) {
+          const text = readFileSync(join(profDir, f), 'utf8');
+          profiles.push(formatSummary('`xenvirt -c xen:/// list --all` process (--cpu-prof)', summarizeProfile(JSON.parse(text) as CpuProfile, 25)));
+          // the whole profile too, for a closer look (Chrome DevTools, speedscope)
+          try {
+            writeFileSync(resolve(root, 'benchmarks/results/peers-cli.cpuprofile'), text);
+          } catch {
+            /* results dir not writable: the summary above is what we keep */
+          }
+        }
       } catch (e) {
         profiles.push(`CLI process profile failed: ${(e as Error).message}\n`);
       }
@@ -242,6 +255,8 @@ const peers: BenchCase = {
         processRow('process: xenvirt -c xen:/// list --all', p('xenvirt'), 'xl list', p('xl')),
         processRow('process: xenvirt -c xen:/// list --all', p('xenvirt'), 'node -e 0', p('node')),
         processRow('process: node -e 0 (start-up floor)', p('node'), 'virsh list --all', p('virsh')),
+        processRow('process: xenvirt help (CLI loaded, no connection)', p('help'), 'node -e 0', p('node')),
+        processRow('process: xenvirt -c test:///default list --all', p('testlist'), 'node -e 0', p('node')),
       ];
     } finally {
       if (conn) await conn.close().catch(() => undefined);
