@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { VirError, ErrorCode, ErrorDomain } from './errors.js';
-import { driversForScheme } from './registry.js';
+import { driversForScheme, loadDriversForScheme } from './registry.js';
 import { callDriver, callNetwork, type DispatchState } from './dispatch.js';
 import { checkFlags, checkName, checkString, checkUInt, checkUUID } from './args.js';
 import { Domain } from './domain-handle.js';
@@ -118,9 +118,10 @@ export class Connection extends EventEmitter {
   }
 
   async listAllDomains(flags?: ListDomainsFlags): Promise<Domain[]> {
-    const f = checkFlags<ListDomainsFlags>(flags, 'listAllDomains flags', ['active', 'inactive']);
+    const f = checkFlags<ListDomainsFlags>(flags, 'listAllDomains flags', ['active', 'inactive', 'withInfo']);
     const refs = await callDriver<DomainRef[]>(this.#state, 'listAllDomains', f);
-    return refs.map(this.#domain);
+    // Info a driver attached unasked is dropped: a handle answers from it only on request.
+    return refs.map((ref) => new Domain(this.#state, ref, f.withInfo === true ? ref.info : undefined));
   }
   async lookupDomainByName(name: string): Promise<Domain> {
     return this.#domain(await callDriver<DomainRef>(this.#state, 'lookupDomainByName', checkName(name, 'domain name')));
@@ -205,6 +206,7 @@ export async function connect(uri: string = process.env.XENVIRT_DEFAULT_URI ?? '
   }
   const readOnly = options.readOnly === true;
   const scheme = url.protocol.replace(/:$/, '');
+  await loadDriversForScheme(scheme);
   const candidates = driversForScheme(scheme);
   const events = new EventEmitter();
   for (const reg of candidates) {

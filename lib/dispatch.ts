@@ -45,7 +45,8 @@ export interface DispatchState {
 
 type AnyMethod = (...args: unknown[]) => unknown;
 
-function checkCall(state: DispatchState, method: string): void {
+/** The checks every call passes first (closed, read-only); exported for calls answered without the driver. */
+export function checkCall(state: DispatchState, method: string): void {
   if (state.closed) {
     throw new VirError(`connection to '${state.uri}' is closed`, {
       code: ErrorCode.INVALID_CONN,

@@ -3,18 +3,21 @@
  * forwards every call through the connection's dispatch path.
  */
 import type { DispatchState } from './dispatch.js';
-import { callDriver } from './dispatch.js';
+import { callDriver, checkCall } from './dispatch.js';
 import { checkBoolean, checkCpuMap, checkFlags, checkPositive, checkString, checkUInt } from './args.js';
 import type { DomainInfo, DomainRef, VcpuInfo, XMLDescFlags } from './driver.js';
 
 export class Domain {
   #state: DispatchState;
   #ref: DomainRef;
+  /** Info read with the list (listAllDomains({ withInfo: true })): answers the first getInfo() only. */
+  #listedInfo: DomainInfo | undefined;
 
   /** @internal Created by Connection; users get Domains from lookups and lists. */
-  constructor(state: DispatchState, ref: DomainRef) {
+  constructor(state: DispatchState, ref: DomainRef, listedInfo?: DomainInfo) {
     this.#state = state;
     this.#ref = { name: ref.name, uuid: ref.uuid, id: ref.id };
+    this.#listedInfo = listedInfo;
   }
 
   get name(): string {
@@ -38,7 +41,18 @@ export class Domain {
     return out;
   }
 
+  /**
+   * State, memory, vCPUs and CPU time. On a Domain from listAllDomains({ withInfo: true })
+   * the first call returns the info read with the list, without asking the driver again;
+   * every later call asks the driver.
+   */
   async getInfo(): Promise<DomainInfo> {
+    const listed = this.#listedInfo;
+    if (listed !== undefined) {
+      checkCall(this.#state, 'domainGetInfo');
+      this.#listedInfo = undefined;
+      return { ...listed };
+    }
     const info = await this.#call<DomainInfo>('domainGetInfo');
     // Keep the handle's id honest: an inactive domain has no id.
     if (info.state === 'shutoff' && this.#ref.id !== -1) this.#ref = { ...this.#ref, id: -1 };

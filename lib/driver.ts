@@ -18,7 +18,8 @@ export interface DomainRef {
   uuid: string;
   /** Live domain id; -1 when the domain is not running. */
   id: number;
-  /** Info read in the same pass as the list, when asked with withInfo. */ info?: DomainInfo;
+  /** Info read in the same pass as the list, when asked with withInfo. */
+  info?: DomainInfo;
 }
 
 export interface DomainInfo {
@@ -58,7 +59,8 @@ export interface NodeInfo {
 export interface ListDomainsFlags {
   active?: boolean;
   inactive?: boolean;
-  /** Attach each domain's info (one batch) when the driver can. */ withInfo?: boolean;
+  /** Attach each domain's info (one batch) when the driver can. */
+  withInfo?: boolean;
 }
 
 export interface XMLDescFlags {

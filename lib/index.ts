@@ -5,14 +5,8 @@
 export { VirError, ErrorCode, ErrorDomain, isVirError } from './errors.js';
 export type { VirErrorOptions } from './errors.js';
 
-// Drivers register themselves by URI scheme when their module loads.
-import './drivers/test/index.js';
-import './drivers/xen/index.js';
-// xend (Xen < 4.5) and the proxy (non-root users) plug into the Xen driver's sub-driver list.
-import './drivers/xen/xend/register.js';
-import './proxy/register.js';
-// The remote driver (libvirt's RPC protocol) takes what no local driver claims: register it last.
-import './remote/register.js';
+// Drivers register by URI scheme when their module loads; connect() loads the built-in
+// ones for a URI's scheme on first use (lib/registry.ts), so nothing is imported here.
 
 export { connect, Connection } from './connection.js';
 export { Domain } from './domain-handle.js';

@@ -2,7 +2,6 @@
  * The CLI's commands as data: name, usage, and a function from parsed arguments to
  * output (text for people, a value for --json). Modelled on virsh's command names.
  */
-import { readFile, stat } from 'node:fs/promises';
 import { VirError, ErrorCode, ErrorDomain } from '../errors.js';
 import type { Connection } from '../connection.js';
 import type { Domain } from '../domain-handle.js';
@@ -40,6 +39,8 @@ function usageError(message: string): VirError {
 }
 
 async function readInput(path: string): Promise<string> {
+  // fs/promises loads only for commands that read a file (it costs a listing's start-up).
+  const { readFile, stat } = await import('node:fs/promises');
   try {
     const st = await stat(path);
     if (!st.isFile()) throw usageError(`'${path}' is not a regular file`);
@@ -169,7 +170,8 @@ export const COMMANDS: Command[] = [
     args: 0,
     async run(conn, a) {
       const flags = a.flags.has('all') ? {} : a.flags.has('inactive') ? { inactive: true } : { active: true };
-      const doms = await conn.listAllDomains(flags);
+      // withInfo: drivers that can read every state in the list's own pass do so (one batch).
+      const doms = await conn.listAllDomains({ ...flags, withInfo: true });
       const rows = await Promise.all(
         doms.map(async (d) => {
           const info = await d.getInfo();

@@ -7,7 +7,8 @@
  * `error: <message> (<code>)`.
  */
 import { VirError, ErrorCode, ErrorDomain } from '../errors.js';
-import { connect } from '../index.js';
+// connection.js, not index.js: the CLI loads only the driver its URI needs (start-up time).
+import { connect } from '../connection.js';
 import { COMMANDS, type Command, type ParsedArgs } from './commands.js';
 
 interface GlobalOptions {

@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { VirError, ErrorCode, ErrorDomain, isVirError } from '../errors.js';
-import { driversForScheme } from '../registry.js';
+import { driversForScheme, loadDriversForScheme } from '../registry.js';
 import type { HypervisorDriver } from '../driver.js';
 import '../drivers/test/index.js';
 import '../drivers/xen/index.js';
@@ -105,6 +105,7 @@ async function openBackend(uri: string): Promise<HypervisorDriver> {
   }
   const scheme = url.protocol.replace(/:$/, '');
   const options = scheme === 'xen' ? { xen: { disable: ['proxy'] } } : {};
+  await loadDriversForScheme(scheme);
   for (const reg of driversForScheme(scheme)) {
     const r = await reg.open(url, { options, readOnly: true, events: new EventEmitter() });
     if (r !== 'declined') return r.driver;

@@ -148,12 +148,16 @@ export class TestHost {
     return d;
   }
 
-  listDomains(flags: { active?: boolean; inactive?: boolean }): DomainRef[] {
+  listDomains(flags: { active?: boolean; inactive?: boolean; withInfo?: boolean }): DomainRef[] {
     const wantActive = flags.active ?? !flags.inactive;
     const wantInactive = flags.inactive ?? !flags.active;
     return this.#domains
       .filter((d) => (this.#isActive(d) ? wantActive : wantInactive))
-      .map((d) => this.#ref(d));
+      .map((d) => {
+        const ref = this.#ref(d);
+        // withInfo: the same pass reads each domain's info, as a real driver's one batch would.
+        return flags.withInfo ? { ...ref, info: this.info(ref) } : ref;
+      });
   }
 
   lookupByName(name: string): DomainRef {

@@ -17,10 +17,8 @@ import type {
 import { registerDriver } from '../../registry.js';
 import { TestHost, type HostDescription } from './host.js';
 import { DEFAULT_DOMAIN_XML, DEFAULT_HOSTNAME, DEFAULT_NETWORK_XML, DEFAULT_NODE_INFO } from './defaults.js';
-import { loadNodeFile } from './node-file.js';
-import { readSaveImage, writeSaveImage } from './save-file.js';
-import { testCapabilities } from './capabilities.js';
-import { convertFromNative, convertToNative } from '../native-formats.js';
+// node-file (test:///PATH.xml), save-file (save/restore) and capabilities load when used:
+// test:///default listing needs none of them (CLI start-up, issue 15).
 
 /** The test "hypervisor" version libvirt's test driver reports (0.0.2). */
 const TEST_VERSION = 2;
@@ -35,7 +33,7 @@ function createDrivers(host: TestHost): { driver: HypervisorDriver; networkDrive
     getType: () => 'Test',
     getVersion: async () => TEST_VERSION,
     getHostname: async () => (host.hostname === DEFAULT_HOSTNAME ? osHostname() : host.hostname),
-    getCapabilities: async () => testCapabilities(host.nodeInfo),
+    getCapabilities: async () => (await import('./capabilities.js')).testCapabilities(host.nodeInfo),
     nodeGetInfo: async () => ({ ...host.nodeInfo }),
     listAllDomains: async (flags) => host.listDomains(flags),
     lookupDomainByName: async (name) => host.lookupByName(name),
@@ -43,8 +41,9 @@ function createDrivers(host: TestHost): { driver: HypervisorDriver; networkDrive
     lookupDomainByUUID: async (uuid) => host.lookupByUUID(uuid),
     defineXML: async (xml) => host.defineXML(xml),
     createXML: async (xml) => host.createXML(xml),
-    domainXMLFromNative: async (format: NativeFormat, text: string) => convertFromNative(format, text),
-    domainXMLToNative: async (format: NativeFormat, xml: string) => convertToNative(format, xml),
+    // The converters load on first use: listing domains should not pay for them.
+    domainXMLFromNative: async (format: NativeFormat, text: string) => (await import('../native-formats.js')).convertFromNative(format, text),
+    domainXMLToNative: async (format: NativeFormat, xml: string) => (await import('../native-formats.js')).convertToNative(format, xml),
     domainGetInfo: async (dom) => host.info(dom),
     domainSuspend: async (dom) => host.suspend(dom),
     domainResume: async (dom) => host.resume(dom),
@@ -63,11 +62,11 @@ function createDrivers(host: TestHost): { driver: HypervisorDriver; networkDrive
     domainSetAutostart: async (dom, on) => host.setAutostart(dom, on),
     async domainSave(dom: DomainRef, path: string) {
       const { xml, state } = host.saveState(dom);
-      await writeSaveImage(path, xml, state);
+      await (await import('./save-file.js')).writeSaveImage(path, xml, state);
       return host.finishSave(dom);
     },
     async restore(path: string) {
-      const { xml, state } = await readSaveImage(path);
+      const { xml, state } = await (await import('./save-file.js')).readSaveImage(path);
       if (closed) return;
       host.restoreState(xml, state);
     },
@@ -103,7 +102,7 @@ export const testDriverRegistration: DriverRegistration = {
         networks: [DEFAULT_NETWORK_XML],
       };
     } else if (uri.pathname.length > 1) {
-      desc = await loadNodeFile(decodeURIComponent(uri.pathname));
+      desc = await (await import('./node-file.js')).loadNodeFile(decodeURIComponent(uri.pathname));
     } else {
       throw new VirError(`test driver URI must be test:///default or test:///ABSOLUTE/PATH.xml, got '${uri.href}'`, {
         code: ErrorCode.INVALID_ARG,
