@@ -23,12 +23,16 @@ echo "$(date -u +%T) xen $(cat /sys/hypervisor/version/major).$(cat /sys/hypervi
 : > "$R/summary"
 brc=0
 if { [ "${XENVIRT_XEN_BENCH:-1}" != 0 ] && [ $# -eq 0 ]; } || [ "${XENVIRT_XEN_BENCH:-}" = 1 ]; then
-  node --import tsx benchmarks/run.ts hypervisor 2>&1 | tee "$R/benchmark.out"
+  # peers (xenvirt vs libvirt's libxl driver vs xl) where the host's libvirt is visible: the 4.17 dom0
+  peers=
+  [ "$(cat /sys/hypervisor/version/minor)" = 17 ] && [ -x /usr/sbin/libvirtd ] && peers=peers
+  node --import tsx benchmarks/run.ts hypervisor $peers 2>&1 | tee "$R/benchmark.out"
   brc=${PIPESTATUS[0]}
   crashed benchmark $brc "$R/benchmark.out"
   echo "benchmark: exit $brc" >> "$R/summary"
   # every release writes benchmarks/results/hypervisor.json; run.sh merges these copies
   [ $brc = 0 ] && cp benchmarks/results/hypervisor.json "$R/hypervisor.json"
+  [ $brc = 0 ] && [ -n "$peers" ] && cp benchmarks/results/peers.json benchmarks/results/peers-profile.txt "$R/" 2>/dev/null
 fi
 
 # One vitest process per suite file: each file's report is its own, and a crash names

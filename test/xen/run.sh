@@ -42,6 +42,11 @@ if [ ! -f "$addon" ] || [ -n "$(find native -newer "$addon" -name '*.cc' -o -new
   say "building the native addon"
   npm run --silent build:native >/dev/null || { say "native build failed"; exit 1; }
 fi
+# the peers benchmark runs the CLI as a user would (bin/xenvirt.js loads dist/)
+if [ ! -f dist/cli.cjs ] || [ -n "$(find lib -newer dist/cli.cjs -name '*.ts' | head -n1)" ]; then
+  say "building dist/"
+  npm run --silent build:ts >/dev/null || { say "dist build failed"; exit 1; }
+fi
 
 # The suite files this run covers (same selection as in-dom0.sh) and the tests they
 # declare, listed on the host with every dom0 guard open (helpers.ts inDom0()).
