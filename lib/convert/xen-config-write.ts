@@ -146,7 +146,8 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
   if (flavor === 'xl' && !hvm) set('type', pvh ? 'pvh' : 'pv');
   if (flavor === 'xl' && !hvm && !pvh) e.pop(); // 'pv' is xl's default: only pvh needs saying
 
-  if (hvm && dv.emulator) set('device_model_override', dv.emulator);
+  // xend before 3.1.0 (config versions 1-3) reads device_model; later xm and xl the override.
+  if (hvm && dv.emulator) set(flavor === 'xm' && version < 4 ? 'device_model' : 'device_model_override', dv.emulator);
 
   // HVM graphics are top-level settings; spice goes at the end like libvirt writes it.
   const vnc = dv.graphics.find((g) => g.type === 'vnc');
@@ -158,8 +159,11 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
     if (sdlG?.xauth) set('xauthority', sdlG.xauth);
     set('vnc', g ? 1 : 0);
     if (g) {
-      if (g.autoport || g.port === undefined || g.port < 0) set('vncunused', 1);
-      else {
+      if (g.autoport || g.port === undefined || g.port < 0) {
+        set('vncunused', 1);
+        // A display to start the search from (autoport with a port) is kept.
+        if (g.port !== undefined && g.port >= 5900) set('vncdisplay', g.port - 5900);
+      } else {
         set('vncunused', 0);
         set('vncdisplay', vncDisplay(g.port, flavor === 'xl' ? ErrorDomain.XENXL : ErrorDomain.XENXM));
       }
@@ -175,15 +179,18 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
     const vfbs: string[] = [];
     for (const g of dv.graphics) {
       if (g.type === 'vnc') {
-        const p = ['type=vnc'];
-        if (g.autoport || g.port === undefined || g.port < 0) p.push('vncunused=1');
-        else p.push('vncunused=0', `vncdisplay=${vncDisplay(g.port, flavor === 'xl' ? ErrorDomain.XENXL : ErrorDomain.XENXM)}`);
+        // xl's vfb has no type= key (it enables a framebuffer with vnc=1 / sdl=1).
+        const p = [flavor === 'xl' ? 'vnc=1' : 'type=vnc'];
+        if (g.autoport || g.port === undefined || g.port < 0) {
+          p.push('vncunused=1');
+          if (g.port !== undefined && g.port >= 5900) p.push(`vncdisplay=${g.port - 5900}`);
+        } else p.push('vncunused=0', `vncdisplay=${vncDisplay(g.port, flavor === 'xl' ? ErrorDomain.XENXL : ErrorDomain.XENXM)}`);
         if (g.listen) p.push(`vnclisten=${plain(g.listen, 'vnclisten', flavor)}`);
         if (g.passwd !== undefined) p.push(`vncpasswd=${plain(g.passwd, 'vncpasswd', flavor)}`);
         if (g.keymap) p.push(`keymap=${plain(g.keymap, 'keymap', flavor)}`);
         vfbs.push(p.join(','));
       } else if (g.type === 'sdl') {
-        const p = ['type=sdl'];
+        const p = [flavor === 'xl' ? 'sdl=1' : 'type=sdl'];
         if (g.display) p.push(`display=${plain(g.display, 'display', flavor)}`);
         if (g.xauth) p.push(`xauthority=${plain(g.xauth, 'xauthority', flavor)}`);
         vfbs.push(p.join(','));
@@ -222,7 +229,8 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
     set('boot', bootToLetters(def.os.boot));
   } else {
     if (def.bootloader !== undefined) set('bootloader', def.bootloader);
-    if (def.bootloaderArgs !== undefined) set('bootargs', def.bootloaderArgs);
+    // xl reads bootloader_args (a list); bootargs is xm's name.
+    if (def.bootloaderArgs !== undefined) set(flavor === 'xl' ? 'bootloader_args' : 'bootargs', flavor === 'xl' ? def.bootloaderArgs.split(/\s+/).filter(Boolean) : def.bootloaderArgs);
     const xenbus = dv.controllers.find((c) => c.type === 'xenbus');
     if (flavor === 'xl' && xenbus?.maxGrantFrames !== undefined) set('max_grant_frames', xenbus.maxGrantFrames);
     if (flavor === 'xl' && xenbus?.maxEventChannels !== undefined) set('max_event_channels', xenbus.maxEventChannels);
@@ -319,5 +327,5 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
     }
     if (def.emulatorArgs && def.emulatorArgs.length) set('device_model_args', def.emulatorArgs);
   }
-  return formatConf(e);
+  return formatConf(e, { tripleQuotes: flavor === 'xm' });
 }
