@@ -354,6 +354,13 @@ export function domainFromConfig(text: string, flavor: Flavor, _opts: ConfigOpti
     }
   }
   if (maxvcpus !== undefined && vcpusSetting < maxvcpus) def.vcpuCurrent = vcpusSetting;
+  // xend's vcpu_avail: bitmap of the vCPUs online out of vcpus; the model says "the first N".
+  const avail = flavor === 'xm' ? s.int('vcpu_avail', 0, Number.MAX_SAFE_INTEGER) : undefined;
+  if (avail !== undefined && maxvcpus === undefined) {
+    const n = Math.log2(avail + 1);
+    if (!Number.isInteger(n) || n < 1) throw unsupported(flavor, `config setting 'vcpu_avail' = ${avail}: only the first N vCPUs online (1, 3, 7 …) is modelled by xenvirt`);
+    if (n < def.vcpus) def.vcpuCurrent = n;
+  }
   const cpus = s.str('cpus');
   if (cpus) def.cpuset = cpus;
 

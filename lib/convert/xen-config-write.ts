@@ -8,7 +8,7 @@ import { formatConf, type ConfEntry, type ConfValue } from './conf.js';
 import { bootToLetters, formatChardevSpec, vncDisplay } from './xen-common.js';
 import { HVMLOADER, unsupported, type ConfigOptions, type Flavor } from './xen-config.js';
 
-function xmDiskSpec(d: DiskDef): string {
+function xmDiskSpec(d: DiskDef, ioemuPrefix = false): string {
   if (d.source === undefined && d.device !== 'cdrom' && d.device !== 'floppy') {
     throw new VirError(`disk ${d.target.dev} has no source`, { code: ErrorCode.NO_SOURCE, domain: ErrorDomain.XENXM });
   }
@@ -21,7 +21,7 @@ function xmDiskSpec(d: DiskDef): string {
   } else if (d.type === 'network') throw unsupported('xm', 'network disks are not supported by xm');
   // The xm disk spec is comma-separated with no quoting: a comma in the path would shift fields.
   src = plain(src, 'disk source', 'xm');
-  let dev = d.target.dev;
+  let dev = ioemuPrefix && d.device !== 'cdrom' ? `ioemu:${d.target.dev}` : d.target.dev;
   if (d.device === 'cdrom') dev += ':cdrom';
   else if (d.device === 'floppy') dev += ':floppy';
   const mode = d.readonly ? 'r' : d.shareable ? 'w!' : 'w';
@@ -54,7 +54,7 @@ function plain(v: string, what: string, flavor: Flavor): string {
   return v;
 }
 
-function vifSpec(n: InterfaceDef, hvm: boolean, flavor: Flavor): string {
+function vifSpec(n: InterfaceDef, hvm: boolean, flavor: Flavor, version: number): string {
   const p: string[] = [];
   if (n.mac) p.push(`mac=${n.mac}`);
   if (n.type === 'bridge') {
@@ -69,7 +69,9 @@ function vifSpec(n: InterfaceDef, hvm: boolean, flavor: Flavor): string {
   if (n.model !== undefined) {
     if (n.model === 'netfront') p.push(`type=${flavor === 'xl' ? 'vif' : 'netfront'}`);
     else p.push(`model=${plain(n.model, 'model', flavor)}`);
-  } else if (hvm && flavor === 'xm') p.push('type=ioemu');
+  }
+  // xend gives an HVM guest an emulated NIC for type=ioemu; 3.0.x (versions 1-3) only then.
+  if (hvm && flavor === 'xm' && (n.model === undefined || (version < 4 && n.model !== 'netfront'))) p.push('type=ioemu');
   if (n.target !== undefined && !/^vif\d/.test(n.target)) p.push(`vifname=${plain(n.target, 'vifname', flavor)}`);
   if (n.backendDomain !== undefined) p.push(`backend=${plain(n.backendDomain, 'backend', flavor)}`);
   if (n.bandwidth?.outbound) p.push(`rate=${n.bandwidth.outbound.average}KB/s`);
@@ -79,7 +81,7 @@ function vifSpec(n: InterfaceDef, hvm: boolean, flavor: Flavor): string {
 function chardevSetting(list: ChardevDef[], flavor: Flavor): ConfValue {
   if (list.length === 0) return 'none';
   if (list.length === 1 && (list[0]!.target.port ?? 0) === 0) return formatChardevSpec(list[0]!);
-  if (flavor === 'xm' && list.length > 1) throw unsupported(flavor, 'xm supports only one serial port');
+  // xm takes a list of ports too (libvirt 1.2.0's xmconfigdata fullvirt-serial-dev-2-ports).
   const max = Math.max(...list.map((c, i) => c.target.port ?? i));
   const slots: string[] = new Array(max + 1).fill('none');
   list.forEach((c, i) => (slots[c.target.port ?? i] = formatChardevSpec(c)));
@@ -104,7 +106,11 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
   set('uuid', def.uuid);
   set('maxmem', Math.ceil(def.memory / 1024)); // whole MiB, rounded up like libvirt
   set('memory', Math.ceil(def.currentMemory / 1024));
-  if (def.vcpuCurrent !== undefined && def.vcpuCurrent < def.vcpus) {
+  if (def.vcpuCurrent !== undefined && def.vcpuCurrent < def.vcpus && flavor === 'xm' && version < 4) {
+    // xend 3.0.x: vcpus is the maximum, vcpu_avail the bitmap of those online.
+    set('vcpus', def.vcpus);
+    set('vcpu_avail', Number((1n << BigInt(def.vcpuCurrent)) - 1n));
+  } else if (def.vcpuCurrent !== undefined && def.vcpuCurrent < def.vcpus) {
     set('maxvcpus', def.vcpus);
     set('vcpus', def.vcpuCurrent);
   } else set('vcpus', def.vcpus);
@@ -198,7 +204,7 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
     }
     if (vfbs.length) set('vfb', vfbs);
   }
-  if (dv.interfaces.length) set('vif', dv.interfaces.map((n) => vifSpec(n, hvm, flavor)));
+  if (dv.interfaces.length) set('vif', dv.interfaces.map((n) => vifSpec(n, hvm, flavor, version)));
   const pci = dv.hostdevs.filter((h) => h.type === 'pci' && h.pci);
   if (pci.length) {
     set('pci', pci.map((h) => {
@@ -273,7 +279,8 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
       disks = disks.filter((d) => d !== cd);
     }
   }
-  if (disks.length) set('disk', disks.map((d) => (flavor === 'xl' ? xlDiskSpec(d) : xmDiskSpec(d))));
+  // xend 3.0.2 (version 1) named an HVM guest's emulated disks ioemu:hdX.
+  if (disks.length) set('disk', disks.map((d) => (flavor === 'xl' ? xlDiskSpec(d) : xmDiskSpec(d, hvm && version === 1))));
   if (hvm && spice && flavor === 'xl') {
     vncSettings(vnc, sdl);
     set('spice', 1);
