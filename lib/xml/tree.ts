@@ -49,6 +49,26 @@ export class XmlAttributes implements ReadonlyMap<string, string> {
 
 const NO_ATTRIBUTES: string[] = [];
 
+/**
+ * Element and attribute names as V8-internalized strings. saxes hands out fresh slices of
+ * the document; comparing those with the literals readers use ('disk', 'type' …) means a
+ * character comparison every time, which profiling showed as a main cost of reading the
+ * model (Set lookups, switch on the name, attribute scans). An internalized name compares
+ * by pointer. Property keys are internalized, so the first sight of a name goes through an
+ * object key once; the table is bounded so hostile input cannot grow it without end.
+ */
+const INTERNED = new Map<string, string>();
+const MAX_INTERNED = 4096;
+function intern(name: string): string {
+  const known = INTERNED.get(name);
+  if (known !== undefined) return known;
+  if (INTERNED.size >= MAX_INTERNED) return name;
+  let key = name;
+  for (const k in { [name]: 0 }) key = k;
+  INTERNED.set(key, key);
+  return key;
+}
+
 export interface XmlElement {
   name: string;
   /** Attributes in document order. */
@@ -101,9 +121,9 @@ class TreeBuilder {
     });
     p.on('attribute', (a) => {
       if (this.pending === NO_ATTRIBUTES) this.pending = [];
-      this.pending.push(a.name, a.value);
+      this.pending.push(intern(a.name), a.value);
     });
-    p.on('opentag', (tag) => this.open(tag.name));
+    p.on('opentag', (tag) => this.open(intern(tag.name)));
     p.on('closetag', () => {
       this.stack.pop();
     });

@@ -31,4 +31,11 @@ describe('parseXml', () => {
     expect(() => parseXml('<a><b/><c/></a>', { maxElements: 2 })).toThrow(/more than 2 elements/);
     expect(parseXml('<a><b/><c/></a>').children).toHaveLength(2);
   });
+
+  it('keeps every name right past the bound of its name table', () => {
+    const names = Array.from({ length: 5000 }, (_, i) => `n${i}`);
+    const root = parseXml(`<r>${names.map((n) => `<${n} ${n}a='v'/>`).join('')}</r>`);
+    expect(root.children.map((c) => c.name)).toEqual(names);
+    expect(root.children.map((c) => c.attrs.get(`${c.name}a`))).toEqual(names.map(() => 'v'));
+  });
 });
