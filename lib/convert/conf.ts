@@ -191,11 +191,20 @@ export function formatConfValue(v: ConfValue, opts: FormatConfOptions = {}): str
   return '[ ' + v.map((x) => formatConfValue(x, opts)).join(', ') + ' ]';
 }
 
+// Setting names are a small fixed vocabulary: check each spelling once, not on every write
+// (the regex per setting was the largest single cost of writing a config).
+const CHECKED_NAMES = new Set<string>();
+function checkName(name: string): boolean {
+  if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name)) return false;
+  if (CHECKED_NAMES.size < 1024) CHECKED_NAMES.add(name);
+  return true;
+}
+
 /** Write settings one per line, `name = value`, as libvirt writes xm/xl files. */
 export function formatConf(entries: ConfEntry[], opts: FormatConfOptions = {}): string {
   let s = '';
   for (const e of entries) {
-    if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(e.name)) throw new VirError(`invalid config setting name '${e.name}'`, { code: ErrorCode.INTERNAL_ERROR, domain: ErrorDomain.CONF });
+    if (!CHECKED_NAMES.has(e.name) && !checkName(e.name)) throw new VirError(`invalid config setting name '${e.name}'`, { code: ErrorCode.INTERNAL_ERROR, domain: ErrorDomain.CONF });
     s += `${e.name} = ${formatConfValue(e.value, opts)}\n`;
   }
   return s;
