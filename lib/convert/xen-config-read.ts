@@ -361,6 +361,9 @@ export function domainFromConfig(text: string, flavor: Flavor, _opts: ConfigOpti
     if (!Number.isInteger(n) || n < 1) throw unsupported(flavor, `config setting 'vcpu_avail' = ${avail}: only the first N vCPUs online (1, 3, 7 …) is modelled by xenvirt`);
     if (n < def.vcpus) def.vcpuCurrent = n;
   }
+  // The credit scheduler's weight (xl.cfg(5) cpu_weight; xend's too) is <cputune><shares>.
+  const weight = s.int('cpu_weight', 1, 65535);
+  if (weight !== undefined) def.cputune = { shares: weight };
   const cpus = s.str('cpus');
   if (cpus) def.cpuset = cpus;
 

@@ -115,6 +115,7 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
     set('vcpus', def.vcpuCurrent);
   } else set('vcpus', def.vcpus);
   if (def.cpuset) set('cpus', def.cpuset);
+  if (def.cputune?.shares !== undefined) set('cpu_weight', def.cputune.shares);
 
   const sw = def.features?.switches;
   if (hvm) {

@@ -117,6 +117,7 @@ export function domainToSexpr(def: DomainDef, opts: SexprOptions = {}): string {
   let s = `(vm (name ${q(def.name)})(memory ${toMiB(def.currentMemory)})(maxmem ${toMiB(def.memory)})(vcpus ${def.vcpus})`;
   if (def.vcpuCurrent !== undefined && def.vcpuCurrent < def.vcpus) s += `(vcpu_avail ${(1n << BigInt(def.vcpuCurrent)) - 1n})`;
   if (def.cpuset) s += `(cpus ${q(def.cpuset)})`;
+  if (def.cputune?.shares !== undefined) s += `(cpu_weight ${def.cputune.shares})`;
   s += `(uuid ${q(def.uuid)})`;
   if (def.bootloader !== undefined) s += `(bootloader${def.bootloader ? ' ' + q(def.bootloader) : ''})`;
   if (def.bootloaderArgs !== undefined) s += `(bootloader_args ${q(def.bootloaderArgs)})`;

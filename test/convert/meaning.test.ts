@@ -89,10 +89,19 @@ describe('xl round trip keeps meaning', () => {
   });
 
   it('refuses settings it does not model, naming each, instead of dropping them', () => {
-    const e = refusal(() => xmlFromNative('xen-xl', pv('cpu_weight = 512\ncap = 50')));
-    expect(e.message).toBe("config settings 'cpu_weight', 'cap' are not modelled by xenvirt");
+    const e = refusal(() => xmlFromNative('xen-xl', pv('cap = 50\nvcpu_soft_affinity = "1"')));
+    expect(e.message).toBe("config settings 'cap', 'vcpu_soft_affinity' are not modelled by xenvirt");
     expect(e.code).toBe('VIR_ERR_CONFIG_UNSUPPORTED');
     expect(refusal(() => xmlFromNative('xen-xm', pv('nographic = 1'))).message).toContain("'nographic'");
+  });
+
+  it('keeps the scheduler weight (cpu_weight <-> <cputune><shares>) in every format', () => {
+    const xml = xmlFromNative('xen-xl', pv('cpu_weight = 512'));
+    expect(xml).toContain('<cputune>\n    <shares>512</shares>\n  </cputune>');
+    expect(get(xlRound(pv('cpu_weight = 512')), 'cpu_weight')).toBe(512);
+    expect(get(xmlToNative('xen-xm', xml), 'cpu_weight')).toBe(512);
+    expect(xmlToNative('xen-sxpr', xml)).toContain('(cpu_weight 512)');
+    expect(refusal(() => xmlFromNative('xen-xl', pv('cpu_weight = 0'))).message).toMatch(/cpu_weight/);
   });
 
   it('drops root/extra only where xl ignores them (cmdline given)', () => {
@@ -118,5 +127,14 @@ describe('xm output follows the xend version', () => {
       expect(get(out, 'device_model_override')).toBeUndefined();
     }
     expect(get(xmlToNative('xen-xm', xml), 'device_model_override')).toBe('/usr/lib/xen/bin/qemu-dm');
+  });
+});
+
+describe('<cputune> in domain XML', () => {
+  const dom = (tune: string) => `<domain type='xen'><name>g</name><memory>131072</memory><vcpu>1</vcpu>${tune}<bootloader>/usr/bin/pygrub</bootloader></domain>`;
+  it('reads shares and refuses what it does not model', () => {
+    expect(get(xmlToNative('xen-xl', dom('<cputune><shares>300</shares></cputune>')), 'cpu_weight')).toBe(300);
+    expect(refusal(() => xmlToNative('xen-xl', dom('<cputune><quota>5</quota></cputune>'))).message).toContain('<quota>');
+    expect(refusal(() => xmlToNative('xen-xl', dom('<cputune><shares>0</shares></cputune>'))).message).toMatch(/cpu shares 0/);
   });
 });
