@@ -42,7 +42,8 @@ function parseXmDisk(spec: string, flavor: Flavor): DiskDef {
     }
     let fmt = 'raw';
     if (drv === 'tap' || drv === 'tap2') {
-      const t = /^([a-z0-9]+):(.*)$/.exec(path);
+      // the image type as the writer spells a driver type (letters, digits, '-', '_')
+      const t = /^([A-Za-z0-9_-]+):(.*)$/.exec(path);
       if (!t) throw confErr(flavor, `disk '${spec}': blktap needs an image type (tap:aio:…)`);
       fmt = t[1] === 'aio' ? 'raw' : t[1]!;
       path = t[2]!;

@@ -74,7 +74,11 @@ function vifSpec(n: InterfaceDef, hvm: boolean, flavor: Flavor, version: number)
   if (hvm && flavor === 'xm' && (n.model === undefined || (version < 4 && n.model !== 'netfront'))) p.push('type=ioemu');
   if (n.target !== undefined && !/^vif\d/.test(n.target)) p.push(`vifname=${plain(n.target, 'vifname', flavor)}`);
   if (n.backendDomain !== undefined) p.push(`backend=${plain(n.backendDomain, 'backend', flavor)}`);
-  if (n.bandwidth?.outbound) p.push(`rate=${n.bandwidth.outbound.average}KB/s`);
+  if (n.bandwidth?.outbound) {
+    // xl and xend refuse a zero rate ("rate overflow"): there is no vif rate to write for it.
+    if (!(n.bandwidth.outbound.average >= 1)) throw unsupported(flavor, `bandwidth average ${n.bandwidth.outbound.average} cannot be written as a vif rate (at least 1 KB/s)`);
+    p.push(`rate=${n.bandwidth.outbound.average}KB/s`);
+  }
   return p.join(',');
 }
 

@@ -138,3 +138,16 @@ describe('<cputune> in domain XML', () => {
     expect(refusal(() => xmlToNative('xen-xl', dom('<cputune><shares>0</shares></cputune>'))).message).toMatch(/cpu shares 0/);
   });
 });
+
+describe('what the writers emit reads back (cases the 1M fuzz run found)', () => {
+  const pvXml = (dev: string) => `<domain type='xen'><name>g</name><memory>131072</memory><vcpu>1</vcpu><os><type>linux</type><kernel>/k</kernel></os><devices>${dev}</devices></domain>`;
+  it('refuses a zero vif rate instead of writing one xl and the reader reject', () => {
+    const xml = pvXml("<interface type='bridge'><source bridge='br0'/><bandwidth><outbound average='0'/></bandwidth></interface>");
+    for (const f of ['xen-xm', 'xen-xl'] as const) expect(refusal(() => xmlToNative(f, xml)).message).toMatch(/bandwidth average 0/);
+  });
+  it('reads back a blktap image type with a dash', () => {
+    const xml = pvXml("<disk type='file' device='disk'><driver name='tap' type='qc-1w'/><source file='/root/some.img'/><target dev='xvda'/></disk>");
+    const back = xmlFromNative('xen-xm', xmlToNative('xen-xm', xml));
+    expect(back).toContain("<driver name='tap' type='qc-1w'/>");
+  });
+});
