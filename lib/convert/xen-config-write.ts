@@ -59,6 +59,10 @@ function vifSpec(n: InterfaceDef, hvm: boolean, flavor: Flavor, version: number)
   if (n.mac) p.push(`mac=${n.mac}`);
   if (n.type === 'bridge') {
     let br = plain(n.source?.bridge ?? '', 'bridge', flavor);
+    // With Open vSwitch, '.' and ':' in bridge= introduce VLAN tags: a name holding them
+    // would be read back as another bridge with tags.
+    const ovs = (n.vlan && n.vlan.tags.length > 0) || (n.script ?? '').includes('openvswitch');
+    if (ovs && /[.:]/.test(br)) throw unsupported(flavor, `bridge name '${br}' cannot hold '.' or ':' on an Open vSwitch vif (they introduce VLAN tags)`);
     if (n.vlan && n.vlan.tags.length) br += n.vlan.trunk || n.vlan.tags.length > 1 ? ':' + n.vlan.tags.join(':') : '.' + n.vlan.tags[0];
     p.push(`bridge=${br}`);
   } else if (n.type === 'network') {

@@ -151,3 +151,11 @@ describe('what the writers emit reads back (cases the 1M fuzz run found)', () =>
     expect(back).toContain("<driver name='tap' type='qc-1w'/>");
   });
 });
+
+describe('Open vSwitch bridge names (a case the 1M fuzz run found)', () => {
+  const xml = (bridge: string) => `<domain type='xen'><name>g</name><memory>131072</memory><vcpu>1</vcpu><os><type>linux</type><kernel>/k</kernel></os><devices><interface type='bridge'><source bridge='${bridge}'/><vlan><tag id='43'/></vlan><virtualport type='openvswitch'/><script path='vif-openvswitch'/></interface></devices></domain>`;
+  it('refuses a bridge name that would read back as VLAN tags, keeps a plain one', () => {
+    expect(refusal(() => xmlToNative('xen-xm', xml('ovsbr0:'))).message).toMatch(/bridge name 'ovsbr0:'/);
+    expect(get(xmlToNative('xen-xl', xml('ovsbr0')), 'vif')).toEqual(['bridge=ovsbr0.43,script=vif-openvswitch']);
+  });
+});
