@@ -287,7 +287,7 @@ function parseInterface(el: XmlElement, inactive: boolean): InterfaceDef {
     for (const k of ['bridge', 'network', 'dev'] as const) if (attr(src, k) !== undefined) n.source[k] = attr(src, k);
   }
   const vlan = child(el, 'vlan');
-  if (vlan) n.vlan = { trunk: attr(vlan, 'trunk') === 'yes', tags: childrenNamed(vlan, 'tag').map((t) => intAttr(t, 'id', { max: 4095 })!) };
+  if (vlan) n.vlan = { trunk: attr(vlan, 'trunk') === 'yes', tags: childrenNamed(vlan, 'tag').map((t) => int(reqAttr(t, 'id'), `id on ${where(t)}`, { max: 4095 })) };
   const vp = child(el, 'virtualport');
   if (vp) n.virtualport = reqAttr(vp, 'type');
   const ips = childrenNamed(el, 'ip');

@@ -159,3 +159,10 @@ describe('Open vSwitch bridge names (a case the 1M fuzz run found)', () => {
     expect(get(xmlToNative('xen-xl', xml('ovsbr0')), 'vif')).toEqual(['bridge=ovsbr0.43,script=vif-openvswitch']);
   });
 });
+
+describe('<vlan><tag> without an id (a case the 1M fuzz run found)', () => {
+  it('is an XML error, not a tag written as an empty string', () => {
+    const xml = `<domain type='xen'><name>g</name><memory>131072</memory><vcpu>1</vcpu><os><type>linux</type><kernel>/k</kernel></os><devices><interface type='bridge'><source bridge='br0'/><vlan trunk='yes'><tag/><tag id='43'/></vlan></interface></devices></domain>`;
+    expect(refusal(() => xmlToNative('xen-xm', xml)).message).toMatch(/missing attribute 'id' on <tag>/);
+  });
+});
