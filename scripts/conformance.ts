@@ -16,7 +16,12 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = process.env['XENVIRT_CONFORMANCE_DIR'] ?? resolve(repo, '../shared/conformance/libvirt');
 const manifest = join(dir, 'MANIFEST.tsv');
 if (!existsSync(manifest)) {
-  console.log(`conformance: fixtures not found at ${dir}; nothing to run (set XENVIRT_CONFORMANCE_DIR)`);
+  // Under CI a missing fixture set is a failure, never a green skip.
+  if (process.env['CI'] === 'true') {
+    console.log(`conformance: FAILED: fixtures not found at ${dir} (CI=true; set XENVIRT_CONFORMANCE_DIR)`);
+    process.exit(1);
+  }
+  console.log(`conformance: skipped: fixtures not found at ${dir} (set XENVIRT_CONFORMANCE_DIR)`);
   process.exit(0);
 }
 

@@ -4,7 +4,7 @@
  * (an exception that is not a VirError) or any single case slower than 10 s (a hang; the
  * bound is loose because the machine may be shared).
  *
- *   npm run fuzz [-- --cases N --seed S --only sexpr,xl]
+ *   npm run fuzz [-- --count N --seed S --only sexpr,xl]   (nightly size: --count 1000000)
  */
 import { fixtureCases, readFixture } from '../test/convert/fixtures.js';
 import { BUILTIN_SEEDS, fuzzTarget, TARGETS, type Target } from './fuzz-mutate.js';
@@ -14,7 +14,12 @@ const opt = (name: string) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const cases = Number(opt('cases') ?? 100_000);
+// --count is the issue's name for it (npm run fuzz -- --count 1000000); --cases still works.
+const cases = Number(opt('count') ?? opt('cases') ?? 100_000);
+if (!Number.isSafeInteger(cases) || cases < 1) {
+  console.log(`fuzz: --count must be a positive integer, not '${opt('count') ?? opt('cases')}'`);
+  process.exit(2);
+}
 const seed = Number(opt('seed') ?? Date.now() % 2 ** 31);
 const only = opt('only')?.split(',') as Target[] | undefined;
 

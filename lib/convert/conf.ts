@@ -169,29 +169,43 @@ export function confGet(entries: ConfEntry[], name: string): ConfValue | undefin
 
 const PLAIN_STRING = /^[^"\\\n\r]*$/;
 
-function formatString(s: string): string {
+function formatString(s: string, tripleQuotes: boolean): string {
   if (PLAIN_STRING.test(s)) return `"${s}"`;
   // Raw triple quotes keep a '"' readable exactly as libvirt writes it; everything else
   // goes in "…" with the two characters that could end or bend the string escaped.
-  if (s.includes('"') && !s.includes('"""') && !s.endsWith('"') && !/[\\\n\r]/.test(s)) return `"""${s}"""`;
+  if (tripleQuotes && s.includes('"') && !s.includes('"""') && !s.endsWith('"') && !/[\\\n\r]/.test(s)) return `"""${s}"""`;
   return '"' + s.replace(/[\\"]/g, (m) => '\\' + m).replace(/\n/g, '\\n').replace(/\r/g, '\\r') + '"';
 }
 
-export function formatConfValue(v: ConfValue): string {
+export interface FormatConfOptions {
+  /** Write a string holding '"' as """…""" (virConf, xm); xl's parser has no such syntax. */
+  tripleQuotes?: boolean;
+}
+
+export function formatConfValue(v: ConfValue, opts: FormatConfOptions = {}): string {
   if (typeof v === 'number') {
     if (!Number.isSafeInteger(v)) throw new VirError(`cannot write non-integer config value ${v}`, { code: ErrorCode.INTERNAL_ERROR, domain: ErrorDomain.CONF });
     return String(v);
   }
-  if (typeof v === 'string') return formatString(v);
-  return '[ ' + v.map(formatConfValue).join(', ') + ' ]';
+  if (typeof v === 'string') return formatString(v, opts.tripleQuotes ?? true);
+  return '[ ' + v.map((x) => formatConfValue(x, opts)).join(', ') + ' ]';
+}
+
+// Setting names are a small fixed vocabulary: check each spelling once, not on every write
+// (the regex per setting was the largest single cost of writing a config).
+const CHECKED_NAMES = new Set<string>();
+function checkName(name: string): boolean {
+  if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name)) return false;
+  if (CHECKED_NAMES.size < 1024) CHECKED_NAMES.add(name);
+  return true;
 }
 
 /** Write settings one per line, `name = value`, as libvirt writes xm/xl files. */
-export function formatConf(entries: ConfEntry[]): string {
+export function formatConf(entries: ConfEntry[], opts: FormatConfOptions = {}): string {
   let s = '';
   for (const e of entries) {
-    if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(e.name)) throw new VirError(`invalid config setting name '${e.name}'`, { code: ErrorCode.INTERNAL_ERROR, domain: ErrorDomain.CONF });
-    s += `${e.name} = ${formatConfValue(e.value)}\n`;
+    if (!CHECKED_NAMES.has(e.name) && !checkName(e.name)) throw new VirError(`invalid config setting name '${e.name}'`, { code: ErrorCode.INTERNAL_ERROR, domain: ErrorDomain.CONF });
+    s += `${e.name} = ${formatConfValue(e.value, opts)}\n`;
   }
   return s;
 }

@@ -42,7 +42,8 @@ function parseXmDisk(spec: string, flavor: Flavor): DiskDef {
     }
     let fmt = 'raw';
     if (drv === 'tap' || drv === 'tap2') {
-      const t = /^([a-z0-9]+):(.*)$/.exec(path);
+      // the image type as the writer spells a driver type (letters, digits, '-', '_')
+      const t = /^([A-Za-z0-9_-]+):(.*)$/.exec(path);
       if (!t) throw confErr(flavor, `disk '${spec}': blktap needs an image type (tap:aio:…)`);
       fmt = t[1] === 'aio' ? 'raw' : t[1]!;
       path = t[2]!;
@@ -126,8 +127,31 @@ function parseXlDisk(spec: string): DiskDef {
   return d;
 }
 
+/**
+ * A vif rate as xl reads it (xl-network-configuration(5)): RATE/s with suffix GB/MB/KB/B
+ * (bytes, powers of 1000) or Gb/Mb/Kb/b (bits), optionally @INTERVAL (us, ms, s). The
+ * domain model keeps the average in KB/s (what xenvirt writes back as "NKB/s"), so a rate
+ * that is not a whole number of KB/s, or a replenishment interval other than xl's 50 ms,
+ * has no place in it and is refused rather than rounded or dropped.
+ */
+export function rateKBps(rate: string, spec: string, flavor: Flavor): number {
+  const m = /^(\d{1,12})([GMK]?)([Bb])\/s(?:@(\d{1,12})(us|ms|s)?)?$/.exec(rate);
+  if (!m) throw confErr(flavor, `vif '${spec}': invalid rate '${rate}'`);
+  const unit = { '': 1, K: 1e3, M: 1e6, G: 1e9 }[m[2] as '' | 'K' | 'M' | 'G'];
+  const bytes = (Number(m[1]) * unit) / (m[3] === 'b' ? 8 : 1);
+  if (m[4] !== undefined) {
+    const us = Number(m[4]) * (m[5] === 'us' ? 1 : m[5] === 'ms' ? 1e3 : 1e6);
+    if (us !== 50_000) throw unsupported(flavor, `vif '${spec}': 'rate' interval '@${m[4]}${m[5] ?? ''}' is not modelled by xenvirt (only the default 50ms)`);
+  }
+  if (!Number.isInteger(bytes / 1000) || bytes < 1000) throw unsupported(flavor, `vif '${spec}': 'rate' ${rate} is not a whole number of KB/s, which xenvirt keeps`);
+  return bytes / 1000;
+}
+
+const VIF_KEYS = new Set(['mac', 'bridge', 'ip', 'rate', 'script', 'vifname', 'model', 'type', 'backend']);
+
 function parseVif(spec: string, flavor: Flavor): InterfaceDef {
   const kv = keyValues(spec);
+  for (const k of kv.keys()) if (!VIF_KEYS.has(k)) throw unsupported(flavor, `vif '${spec}': key '${k}' is not modelled by xenvirt`);
   const bridge = kv.get('bridge');
   const script = kv.get('script');
   const n: InterfaceDef = { type: bridge ? 'bridge' : 'ethernet' };
@@ -153,12 +177,7 @@ function parseVif(spec: string, flavor: Flavor): InterfaceDef {
   const ip = kv.get('ip');
   if (ip) n.ips = ip.split(/\s+/).filter(Boolean).map((address) => ({ address, family: address.includes(':') ? 'ipv6' : 'ipv4' }));
   const rate = kv.get('rate');
-  if (rate) {
-    const m = /^(\d{1,12})([KMG]?)B\/s(?:@\d{1,12}[mu]?s)?$/.exec(rate);
-    if (!m) throw confErr(flavor, `vif '${spec}': invalid rate '${rate}'`);
-    const scale = { '': 1 / 1024, K: 1, M: 1024, G: 1024 * 1024 }[m[2] as '' | 'K' | 'M' | 'G'];
-    n.bandwidth = { outbound: { average: Math.max(1, Math.floor(Number(m[1]) * scale)) } };
-  }
+  if (rate) n.bandwidth = { outbound: { average: rateKBps(rate, spec, flavor) } };
   if (script) n.script = script;
   const vifname = kv.get('vifname');
   if (vifname) n.target = vifname;
@@ -166,6 +185,9 @@ function parseVif(spec: string, flavor: Flavor): InterfaceDef {
   const type = kv.get('type');
   if (model) n.model = model;
   else if (type === 'netfront' || type === 'vif') n.model = 'netfront';
+  // type=ioemu is the default reading of an HVM vif (emulated + PV) for xl and xend, so the
+  // model keeps its meaning without it; any other type has no place in the model.
+  if (type !== undefined && type !== 'ioemu' && type !== 'netfront' && type !== 'vif') throw unsupported(flavor, `vif '${spec}': type '${type}' is not modelled by xenvirt`);
   const be = kv.get('backend');
   if (be) n.backendDomain = be;
   return n;
@@ -187,17 +209,26 @@ function parsePci(spec: string, flavor: Flavor): HostdevDef {
   return h;
 }
 
+/**
+ * VNC settings (top-level for HVM, inside a vfb for PV). vncunused=0 fixes the display;
+ * otherwise the display is found at run time, starting from vncdisplay when one is given
+ * (xl.cfg(5): the port is 5900 + display), which the model keeps as autoport with a port.
+ */
 function vncFrom(kv: { get(k: string): string | undefined }, flavor: Flavor): GraphicsDef {
   const g: GraphicsDef = { type: 'vnc', listens: [] };
   const unused = kv.get('vncunused');
-  const display = kv.get('vncdisplay');
+  const displayText = kv.get('vncdisplay');
+  let display: number | undefined;
+  if (displayText !== undefined || unused === '0') {
+    const n = displayText === undefined ? 0 : /^\d{1,5}$/.test(displayText) ? Number(displayText) : NaN;
+    if (!Number.isInteger(n) || n < 0 || n > 65535 - 5900) throw confErr(flavor, `invalid vncdisplay '${displayText}'`);
+    display = n;
+  }
   if (unused === undefined || unused !== '0') {
-    g.port = -1;
+    g.port = display === undefined ? -1 : 5900 + display;
     g.autoport = true;
   } else {
-    const n = display === undefined ? 0 : /^\d{1,5}$/.test(display) ? Number(display) : NaN;
-    if (!Number.isInteger(n) || n < 0 || n > 65535 - 5900) throw confErr(flavor, `invalid vncdisplay '${display}'`);
-    g.port = 5900 + n;
+    g.port = 5900 + display!;
     g.autoport = false;
   }
   const listen = kv.get('vnclisten');
@@ -313,6 +344,8 @@ export function domainFromConfig(text: string, flavor: Flavor, _opts: ConfigOpti
     clock: { offset: 'utc' },
     onPoweroff: s.str('on_poweroff') ?? 'destroy',
     onReboot: s.str('on_reboot') ?? 'restart',
+    // xl's own default is destroy, but libvirt's fixture (xlconfigdata paravirt-cmdline-
+    // bogus-extra-root) fixes restart for a file without on_crash, and the fixtures win.
     onCrash: s.str('on_crash') ?? 'restart',
     devices: emptyDevices(),
   };
@@ -322,12 +355,22 @@ export function domainFromConfig(text: string, flavor: Flavor, _opts: ConfigOpti
     }
   }
   if (maxvcpus !== undefined && vcpusSetting < maxvcpus) def.vcpuCurrent = vcpusSetting;
+  // xend's vcpu_avail: bitmap of the vCPUs online out of vcpus; the model says "the first N".
+  const avail = flavor === 'xm' ? s.int('vcpu_avail', 0, Number.MAX_SAFE_INTEGER) : undefined;
+  if (avail !== undefined && maxvcpus === undefined) {
+    const n = Math.log2(avail + 1);
+    if (!Number.isInteger(n) || n < 1) throw unsupported(flavor, `config setting 'vcpu_avail' = ${avail}: only the first N vCPUs online (1, 3, 7 …) is modelled by xenvirt`);
+    if (n < def.vcpus) def.vcpuCurrent = n;
+  }
+  // The credit scheduler's weight (xl.cfg(5) cpu_weight; xend's too) is <cputune><shares>.
+  const weight = s.int('cpu_weight', 1, 65535);
+  if (weight !== undefined) def.cputune = { shares: weight };
   const cpus = s.str('cpus');
   if (cpus) def.cpuset = cpus;
 
   const bootloader = s.str('bootloader');
   if (bootloader) def.bootloader = bootloader;
-  const bootargs = s.str('bootargs') ?? s.str('bootloader_args');
+  const bootargs = flavor === 'xl' ? bootloaderArgs(s) : s.str('bootargs');
   if (bootargs && bootloader) def.bootloaderArgs = bootargs;
 
   // OS
@@ -335,7 +378,8 @@ export function domainFromConfig(text: string, flavor: Flavor, _opts: ConfigOpti
   const ramdisk = s.str('ramdisk');
   // xl's cmdline wins; otherwise (and always for xm, which has no cmdline) root= and extra= make it.
   let cmdline = flavor === 'xl' ? s.str('cmdline') : undefined;
-  if (cmdline === undefined) {
+  if (cmdline !== undefined) s.ignore('root', 'extra'); // xl ignores them when cmdline is set
+  else {
     const extra = s.str('extra');
     const root = s.str('root');
     if (root && extra) cmdline = `root=${root} ${extra}`;
@@ -356,7 +400,8 @@ export function domainFromConfig(text: string, flavor: Flavor, _opts: ConfigOpti
     }
     const acpiFw = flavor === 'xl' ? s.str('acpi_firmware') : undefined;
     if (acpiFw) def.os.acpiTables = [{ type: 'rawset', path: acpiFw }];
-    def.os.boot = bootFromLetters(s.str('boot') ?? 'c');
+    // xl's default boot order is "cd" (xl.cfg(5)); xend's was "c".
+    def.os.boot = bootFromLetters(s.str('boot') ?? (flavor === 'xl' ? 'cd' : 'c'));
   } else {
     if (kernel) def.os.kernel = kernel;
     if (ramdisk) def.os.initrd = ramdisk;
@@ -369,7 +414,7 @@ export function domainFromConfig(text: string, flavor: Flavor, _opts: ConfigOpti
   if (hvm) {
     for (const f of ['acpi', 'apic', 'pae'] as const) if (s.bool(f) ?? true) switches.set(f, 'on');
     const hap = s.bool('hap');
-    if (hap === false) switches.set('hap', 'off');
+    if (hap !== undefined) switches.set('hap', hap ? 'on' : 'off');
     if (s.bool('viridian')) switches.set('viridian', 'on');
   }
   const xen: NonNullable<DomainDef['features']>['xen'] = {};
@@ -422,8 +467,8 @@ export function domainFromConfig(text: string, flavor: Flavor, _opts: ConfigOpti
   // Devices
   const dv = def.devices;
   const dm = s.str('device_model_override') ?? s.str('device_model');
+  // No default path: a config without a device model gets the toolstack's own.
   if (dm && (hvm || flavor === 'xm')) dv.emulator = dm;
-  else if (hvm) dv.emulator = '/usr/lib/xen/bin/qemu-system-i386';
   for (const spec of s.list('disk')) {
     if (spec.trim() === '') continue;
     const d = flavor === 'xl' && (spec.includes('=') || !/^[a-z0-9]*:/.test(spec)) && !/^[^,]*,[a-z]+[0-9]*(:(cdrom|disk|floppy))?,(r|w|ro|rw|w!)$/.test(spec) ? parseXlDisk(spec) : parseXmDisk(spec, flavor);
@@ -501,7 +546,8 @@ export function domainFromConfig(text: string, flavor: Flavor, _opts: ConfigOpti
 
   // Graphics
   if (hvm) {
-    if (s.bool('vnc')) dv.graphics.push(vncFrom({ get: (k) => s.str(k) }, flavor));
+    // xl gives an HVM guest VNC unless vnc=0 (xl.cfg(5): vnc defaults to 1); xend did not.
+    if (s.bool('vnc') ?? flavor === 'xl') dv.graphics.push(vncFrom({ get: (k) => s.str(k) }, flavor));
     if (s.bool('sdl')) dv.graphics.push(sdlFrom({ get: (k) => s.str(k) }));
     if (flavor === 'xl' && s.bool('spice')) {
       const g: GraphicsDef = { type: 'spice', listens: [] };
@@ -522,6 +568,8 @@ export function domainFromConfig(text: string, flavor: Flavor, _opts: ConfigOpti
       const mouse = s.bool('spiceagent_mouse');
       if (mouse !== undefined) g.mouseMode = mouse ? 'client' : 'server';
       const clip = s.bool('spice_clipboard_sharing');
+      // The model has the vdagent only as what clipboard sharing needs.
+      if (s.bool('spicevdagent') && !clip) throw unsupported(flavor, 'config setting \'spicevdagent\' without spice_clipboard_sharing is not modelled by xenvirt');
       if (clip !== undefined || mouse !== undefined) g.clipboard = clip ? 'yes' : 'no';
       dv.graphics.push(g);
     }
@@ -563,9 +611,26 @@ export function domainFromConfig(text: string, flavor: Flavor, _opts: ConfigOpti
     if (args !== undefined) def.emulatorArgs = s.list('device_model_args');
   }
   dv.memballoon = { model: 'xen' };
+  // Never a silent drop: a setting the reader did not use would be lost by a round trip.
+  const unread = s.unread();
+  if (unread.length) throw unsupported(flavor, `config setting${unread.length > 1 ? 's' : ''} ${unread.map((n) => `'${n}'`).join(', ')} ${unread.length > 1 ? 'are' : 'is'} not modelled by xenvirt`);
   const problem = domainDefProblem(def);
   if (problem) throw confErr(flavor, problem);
   return def;
+}
+
+/**
+ * xl's bootloader_args: a list of arguments (or, deprecated, one string xl splits at
+ * blanks). The model keeps one string, so an argument holding a blank has no place in it.
+ */
+function bootloaderArgs(s: Settings): string | undefined {
+  const v = s.raw('bootloader_args');
+  s.ignore('bootargs'); // xm's name: xl does not read it
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v)) return s.str('bootloader_args');
+  const args = s.list('bootloader_args');
+  for (const a of args) if (/\s/.test(a)) throw unsupported(s.flavor, `config setting 'bootloader_args': argument '${a}' holds a blank, which the model cannot keep`);
+  return args.join(' ');
 }
 
 /** The CPU flag nested HVM is expressed with (vmx: the flag libvirt's Xen driver uses). */

@@ -8,7 +8,7 @@ import { formatConf, type ConfEntry, type ConfValue } from './conf.js';
 import { bootToLetters, formatChardevSpec, vncDisplay } from './xen-common.js';
 import { HVMLOADER, unsupported, type ConfigOptions, type Flavor } from './xen-config.js';
 
-function xmDiskSpec(d: DiskDef): string {
+function xmDiskSpec(d: DiskDef, ioemuPrefix = false): string {
   if (d.source === undefined && d.device !== 'cdrom' && d.device !== 'floppy') {
     throw new VirError(`disk ${d.target.dev} has no source`, { code: ErrorCode.NO_SOURCE, domain: ErrorDomain.XENXM });
   }
@@ -21,7 +21,7 @@ function xmDiskSpec(d: DiskDef): string {
   } else if (d.type === 'network') throw unsupported('xm', 'network disks are not supported by xm');
   // The xm disk spec is comma-separated with no quoting: a comma in the path would shift fields.
   src = plain(src, 'disk source', 'xm');
-  let dev = d.target.dev;
+  let dev = ioemuPrefix && d.device !== 'cdrom' ? `ioemu:${d.target.dev}` : d.target.dev;
   if (d.device === 'cdrom') dev += ':cdrom';
   else if (d.device === 'floppy') dev += ':floppy';
   const mode = d.readonly ? 'r' : d.shareable ? 'w!' : 'w';
@@ -54,11 +54,15 @@ function plain(v: string, what: string, flavor: Flavor): string {
   return v;
 }
 
-function vifSpec(n: InterfaceDef, hvm: boolean, flavor: Flavor): string {
+function vifSpec(n: InterfaceDef, hvm: boolean, flavor: Flavor, version: number): string {
   const p: string[] = [];
   if (n.mac) p.push(`mac=${n.mac}`);
   if (n.type === 'bridge') {
     let br = plain(n.source?.bridge ?? '', 'bridge', flavor);
+    // With Open vSwitch, '.' and ':' in bridge= introduce VLAN tags: a name holding them
+    // would be read back as another bridge with tags.
+    const ovs = (n.vlan && n.vlan.tags.length > 0) || (n.script ?? '').includes('openvswitch');
+    if (ovs && /[.:]/.test(br)) throw unsupported(flavor, `bridge name '${br}' cannot hold '.' or ':' on an Open vSwitch vif (they introduce VLAN tags)`);
     if (n.vlan && n.vlan.tags.length) br += n.vlan.trunk || n.vlan.tags.length > 1 ? ':' + n.vlan.tags.join(':') : '.' + n.vlan.tags[0];
     p.push(`bridge=${br}`);
   } else if (n.type === 'network') {
@@ -69,17 +73,23 @@ function vifSpec(n: InterfaceDef, hvm: boolean, flavor: Flavor): string {
   if (n.model !== undefined) {
     if (n.model === 'netfront') p.push(`type=${flavor === 'xl' ? 'vif' : 'netfront'}`);
     else p.push(`model=${plain(n.model, 'model', flavor)}`);
-  } else if (hvm && flavor === 'xm') p.push('type=ioemu');
+  }
+  // xend gives an HVM guest an emulated NIC for type=ioemu; 3.0.x (versions 1-3) only then.
+  if (hvm && flavor === 'xm' && (n.model === undefined || (version < 4 && n.model !== 'netfront'))) p.push('type=ioemu');
   if (n.target !== undefined && !/^vif\d/.test(n.target)) p.push(`vifname=${plain(n.target, 'vifname', flavor)}`);
   if (n.backendDomain !== undefined) p.push(`backend=${plain(n.backendDomain, 'backend', flavor)}`);
-  if (n.bandwidth?.outbound) p.push(`rate=${n.bandwidth.outbound.average}KB/s`);
+  if (n.bandwidth?.outbound) {
+    // xl and xend refuse a zero rate ("rate overflow"): there is no vif rate to write for it.
+    if (!(n.bandwidth.outbound.average >= 1)) throw unsupported(flavor, `bandwidth average ${n.bandwidth.outbound.average} cannot be written as a vif rate (at least 1 KB/s)`);
+    p.push(`rate=${n.bandwidth.outbound.average}KB/s`);
+  }
   return p.join(',');
 }
 
 function chardevSetting(list: ChardevDef[], flavor: Flavor): ConfValue {
   if (list.length === 0) return 'none';
   if (list.length === 1 && (list[0]!.target.port ?? 0) === 0) return formatChardevSpec(list[0]!);
-  if (flavor === 'xm' && list.length > 1) throw unsupported(flavor, 'xm supports only one serial port');
+  // xm takes a list of ports too (libvirt 1.2.0's xmconfigdata fullvirt-serial-dev-2-ports).
   const max = Math.max(...list.map((c, i) => c.target.port ?? i));
   const slots: string[] = new Array(max + 1).fill('none');
   list.forEach((c, i) => (slots[c.target.port ?? i] = formatChardevSpec(c)));
@@ -104,11 +114,16 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
   set('uuid', def.uuid);
   set('maxmem', Math.ceil(def.memory / 1024)); // whole MiB, rounded up like libvirt
   set('memory', Math.ceil(def.currentMemory / 1024));
-  if (def.vcpuCurrent !== undefined && def.vcpuCurrent < def.vcpus) {
+  if (def.vcpuCurrent !== undefined && def.vcpuCurrent < def.vcpus && flavor === 'xm' && version < 4) {
+    // xend 3.0.x: vcpus is the maximum, vcpu_avail the bitmap of those online.
+    set('vcpus', def.vcpus);
+    set('vcpu_avail', Number((1n << BigInt(def.vcpuCurrent)) - 1n));
+  } else if (def.vcpuCurrent !== undefined && def.vcpuCurrent < def.vcpus) {
     set('maxvcpus', def.vcpus);
     set('vcpus', def.vcpuCurrent);
   } else set('vcpus', def.vcpus);
   if (def.cpuset) set('cpus', def.cpuset);
+  if (def.cputune?.shares !== undefined) set('cpu_weight', def.cputune.shares);
 
   const sw = def.features?.switches;
   if (hvm) {
@@ -146,7 +161,8 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
   if (flavor === 'xl' && !hvm) set('type', pvh ? 'pvh' : 'pv');
   if (flavor === 'xl' && !hvm && !pvh) e.pop(); // 'pv' is xl's default: only pvh needs saying
 
-  if (hvm && dv.emulator) set('device_model_override', dv.emulator);
+  // xend before 3.1.0 (config versions 1-3) reads device_model; later xm and xl the override.
+  if (hvm && dv.emulator) set(flavor === 'xm' && version < 4 ? 'device_model' : 'device_model_override', dv.emulator);
 
   // HVM graphics are top-level settings; spice goes at the end like libvirt writes it.
   const vnc = dv.graphics.find((g) => g.type === 'vnc');
@@ -158,8 +174,11 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
     if (sdlG?.xauth) set('xauthority', sdlG.xauth);
     set('vnc', g ? 1 : 0);
     if (g) {
-      if (g.autoport || g.port === undefined || g.port < 0) set('vncunused', 1);
-      else {
+      if (g.autoport || g.port === undefined || g.port < 0) {
+        set('vncunused', 1);
+        // A display to start the search from (autoport with a port) is kept.
+        if (g.port !== undefined && g.port >= 5900) set('vncdisplay', g.port - 5900);
+      } else {
         set('vncunused', 0);
         set('vncdisplay', vncDisplay(g.port, flavor === 'xl' ? ErrorDomain.XENXL : ErrorDomain.XENXM));
       }
@@ -175,15 +194,18 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
     const vfbs: string[] = [];
     for (const g of dv.graphics) {
       if (g.type === 'vnc') {
-        const p = ['type=vnc'];
-        if (g.autoport || g.port === undefined || g.port < 0) p.push('vncunused=1');
-        else p.push('vncunused=0', `vncdisplay=${vncDisplay(g.port, flavor === 'xl' ? ErrorDomain.XENXL : ErrorDomain.XENXM)}`);
+        // xl's vfb has no type= key (it enables a framebuffer with vnc=1 / sdl=1).
+        const p = [flavor === 'xl' ? 'vnc=1' : 'type=vnc'];
+        if (g.autoport || g.port === undefined || g.port < 0) {
+          p.push('vncunused=1');
+          if (g.port !== undefined && g.port >= 5900) p.push(`vncdisplay=${g.port - 5900}`);
+        } else p.push('vncunused=0', `vncdisplay=${vncDisplay(g.port, flavor === 'xl' ? ErrorDomain.XENXL : ErrorDomain.XENXM)}`);
         if (g.listen) p.push(`vnclisten=${plain(g.listen, 'vnclisten', flavor)}`);
         if (g.passwd !== undefined) p.push(`vncpasswd=${plain(g.passwd, 'vncpasswd', flavor)}`);
         if (g.keymap) p.push(`keymap=${plain(g.keymap, 'keymap', flavor)}`);
         vfbs.push(p.join(','));
       } else if (g.type === 'sdl') {
-        const p = ['type=sdl'];
+        const p = [flavor === 'xl' ? 'sdl=1' : 'type=sdl'];
         if (g.display) p.push(`display=${plain(g.display, 'display', flavor)}`);
         if (g.xauth) p.push(`xauthority=${plain(g.xauth, 'xauthority', flavor)}`);
         vfbs.push(p.join(','));
@@ -191,7 +213,7 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
     }
     if (vfbs.length) set('vfb', vfbs);
   }
-  if (dv.interfaces.length) set('vif', dv.interfaces.map((n) => vifSpec(n, hvm, flavor)));
+  if (dv.interfaces.length) set('vif', dv.interfaces.map((n) => vifSpec(n, hvm, flavor, version)));
   const pci = dv.hostdevs.filter((h) => h.type === 'pci' && h.pci);
   if (pci.length) {
     set('pci', pci.map((h) => {
@@ -222,7 +244,8 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
     set('boot', bootToLetters(def.os.boot));
   } else {
     if (def.bootloader !== undefined) set('bootloader', def.bootloader);
-    if (def.bootloaderArgs !== undefined) set('bootargs', def.bootloaderArgs);
+    // xl reads bootloader_args (a list); bootargs is xm's name.
+    if (def.bootloaderArgs !== undefined) set(flavor === 'xl' ? 'bootloader_args' : 'bootargs', flavor === 'xl' ? def.bootloaderArgs.split(/\s+/).filter(Boolean) : def.bootloaderArgs);
     const xenbus = dv.controllers.find((c) => c.type === 'xenbus');
     if (flavor === 'xl' && xenbus?.maxGrantFrames !== undefined) set('max_grant_frames', xenbus.maxGrantFrames);
     if (flavor === 'xl' && xenbus?.maxEventChannels !== undefined) set('max_event_channels', xenbus.maxEventChannels);
@@ -265,7 +288,8 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
       disks = disks.filter((d) => d !== cd);
     }
   }
-  if (disks.length) set('disk', disks.map((d) => (flavor === 'xl' ? xlDiskSpec(d) : xmDiskSpec(d))));
+  // xend 3.0.2 (version 1) named an HVM guest's emulated disks ioemu:hdX.
+  if (disks.length) set('disk', disks.map((d) => (flavor === 'xl' ? xlDiskSpec(d) : xmDiskSpec(d, hvm && version === 1))));
   if (hvm && spice && flavor === 'xl') {
     vncSettings(vnc, sdl);
     set('spice', 1);
@@ -319,5 +343,5 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
     }
     if (def.emulatorArgs && def.emulatorArgs.length) set('device_model_args', def.emulatorArgs);
   }
-  return formatConf(e);
+  return formatConf(e, { tripleQuotes: flavor === 'xm' });
 }

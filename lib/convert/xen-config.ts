@@ -19,9 +19,22 @@ export function unsupported(flavor: Flavor, message: string): VirError {
 
 /** Typed access to the settings, with errors that name the setting. */
 export class Settings {
+  /** Names the reader asked for: any other setting in the file is one xenvirt does not model. */
+  readonly asked = new Set<string>();
   constructor(readonly entries: ConfEntry[], readonly flavor: Flavor) {}
   raw(name: string): ConfValue | undefined {
+    this.asked.add(name);
     return confGet(this.entries, name);
+  }
+  /** Settings the toolstack itself ignores in this file: dropping them keeps its meaning. */
+  ignore(...names: string[]): void {
+    for (const n of names) this.asked.add(n);
+  }
+  /** Settings in the file that the reader never looked at, in file order. */
+  unread(): string[] {
+    const out: string[] = [];
+    for (const e of this.entries) if (!this.asked.has(e.name) && !out.includes(e.name)) out.push(e.name);
+    return out;
   }
   str(name: string): string | undefined {
     const v = this.raw(name);

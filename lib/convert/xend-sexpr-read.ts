@@ -309,7 +309,8 @@ export function domainFromSexprNode(root: SexprList, opts: SexprOptions = {}): D
   dv.inputs.push({ type: 'mouse', bus }, { type: 'keyboard', bus });
 
   if (vfb) dv.graphics.push(vfb);
-  else if (sexprInt(img, 'vnc') === 1) dv.graphics.push(vncGraphics(img!, opts.vncPort));
+  // xend 3.0.2 (config version 1) gave a running HVM guest the VNC display of its domain id.
+  else if (sexprInt(img, 'vnc') === 1) dv.graphics.push(vncGraphics(img!, opts.vncPort ?? (hvm && version === 1 && domid !== undefined ? 5900 + domid : undefined)));
   else if (sexprInt(img, 'sdl') === 1) dv.graphics.push(sdlGraphics(img!));
 
   if (hvm) {

@@ -44,7 +44,7 @@ function diskSexpr(d: DiskDef, hvm: boolean, version: number): string {
   return s;
 }
 
-function vifSexpr(n: InterfaceDef, hvm: boolean): string {
+function vifSexpr(n: InterfaceDef, hvm: boolean, version: number): string {
   let s = "(device (vif ";
   if (n.mac) s += `(mac ${q(n.mac)})`;
   if (n.bandwidth?.outbound) s += `(rate '${n.bandwidth.outbound.average}KB/s')`;
@@ -58,7 +58,8 @@ function vifSexpr(n: InterfaceDef, hvm: boolean): string {
   if (n.ips && n.ips.length) s += `(ip ${q(n.ips.map((i) => i.address).join(' '))})`;
   if (n.target !== undefined && !n.target.startsWith('vif')) s += `(vifname ${q(n.target)})`;
   if (n.model !== undefined) s += n.model === 'netfront' ? '(type netfront)' : `(model ${q(n.model)})`;
-  else if (hvm) s += '(type ioemu)';
+  // xend 3.0.x (versions 1-3) gives an HVM guest an emulated NIC only for type ioemu.
+  if (hvm && (n.model === undefined || (version < 4 && n.model !== 'netfront'))) s += '(type ioemu)';
   return s + '))';
 }
 
@@ -116,6 +117,7 @@ export function domainToSexpr(def: DomainDef, opts: SexprOptions = {}): string {
   let s = `(vm (name ${q(def.name)})(memory ${toMiB(def.currentMemory)})(maxmem ${toMiB(def.memory)})(vcpus ${def.vcpus})`;
   if (def.vcpuCurrent !== undefined && def.vcpuCurrent < def.vcpus) s += `(vcpu_avail ${(1n << BigInt(def.vcpuCurrent)) - 1n})`;
   if (def.cpuset) s += `(cpus ${q(def.cpuset)})`;
+  if (def.cputune?.shares !== undefined) s += `(cpu_weight ${def.cputune.shares})`;
   s += `(uuid ${q(def.uuid)})`;
   if (def.bootloader !== undefined) s += `(bootloader${def.bootloader ? ' ' + q(def.bootloader) : ''})`;
   if (def.bootloaderArgs !== undefined) s += `(bootloader_args ${q(def.bootloaderArgs)})`;
@@ -155,7 +157,8 @@ export function domainToSexpr(def: DomainDef, opts: SexprOptions = {}): string {
     if (dv.emulator) s += `(device_model ${q(dv.emulator)})`;
     const hpet = def.clock.timers?.find((t) => t.name === 'hpet');
     if (hpet?.present) s += `(hpet ${hpet.present === 'yes' ? 1 : 0})`;
-    if (graphics) s += graphicsImage(graphics);
+    // xend 3.0.2 (version 1) knew only vnc/sdl for HVM: the display was the domain id.
+    if (graphics) s += version === 1 ? (graphics.type === 'sdl' ? '(sdl 1)' : '(vnc 1)') : graphicsImage(graphics);
     const adj = def.clock.offset === 'variable' && def.clock.adjustment && /^-?\d+$/.test(def.clock.adjustment) ? def.clock.adjustment : '0';
     s += `(rtc_timeoffset ${adj})(localtime ${localtime})))`;
   } else {
@@ -166,7 +169,8 @@ export function domainToSexpr(def: DomainDef, opts: SexprOptions = {}): string {
     if (os.cmdline) s += `(args ${q(os.cmdline)})`;
     if (dv.emulator) s += `(device_model ${q(dv.emulator)})`;
     // xend before 3.0.4 only knew framebuffers configured in the image.
-    if (graphics && version < 3) s += graphicsImage(graphics);
+    // (with a bootloader and no kernel there was no image for it to go in: libvirt 1.2.0's fixtures)
+    if (graphics && version < 3 && !(def.bootloader !== undefined && !os.kernel)) s += graphicsImage(graphics);
     s += `(localtime ${localtime})))`;
   }
   s += `(localtime ${localtime})`;
@@ -175,7 +179,7 @@ export function domainToSexpr(def: DomainDef, opts: SexprOptions = {}): string {
     if (hvm && version === 1 && d.device === 'cdrom' && d.target.dev === 'hdc') continue;
     s += diskSexpr(d, hvm, version);
   }
-  for (const n of dv.interfaces) s += vifSexpr(n, hvm);
+  for (const n of dv.interfaces) s += vifSexpr(n, hvm, version);
   const pci = dv.hostdevs.filter((h) => h.type === 'pci' && h.pci);
   if (pci.length) {
     s += '(device (pci ';

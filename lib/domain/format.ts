@@ -202,6 +202,11 @@ export function formatDomainXML(def: DomainDef, opts: { inactive?: boolean } = {
   o.text(1, 'currentMemory', String(def.currentMemory), [['unit', 'KiB']]);
   const vcpuCurrent = def.vcpuCurrent !== undefined && def.vcpuCurrent !== def.vcpus ? def.vcpuCurrent : undefined;
   o.text(1, 'vcpu', String(def.vcpus), [['placement', 'static'], ['cpuset', def.cpuset], ['current', vcpuCurrent]]);
+  if (def.cputune) {
+    o.line(1, '<cputune>');
+    if (def.cputune.shares !== undefined) o.text(2, 'shares', String(def.cputune.shares));
+    o.line(1, '</cputune>');
+  }
   if (def.bootloader !== undefined) o.text(1, 'bootloader', def.bootloader);
   if (def.bootloaderArgs !== undefined) o.text(1, 'bootloader_args', def.bootloaderArgs);
 

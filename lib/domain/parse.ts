@@ -93,6 +93,7 @@ const INTERFACE_CHILDREN = new Set(['mac', 'source', 'vlan', 'virtualport', 'ip'
 const CHARDEV_CHILDREN = new Set(['source', 'protocol', 'target']);
 const GRAPHICS_CHILDREN = new Set(['listen', 'mouse', 'clipboard']);
 const HOSTDEV_CHILDREN = new Set(['source']);
+const CPUTUNE_CHILDREN = new Set(['shares']);
 
 function only(el: XmlElement, allowed: Set<string>): void {
   for (const c of el.children) {
@@ -286,7 +287,7 @@ function parseInterface(el: XmlElement, inactive: boolean): InterfaceDef {
     for (const k of ['bridge', 'network', 'dev'] as const) if (attr(src, k) !== undefined) n.source[k] = attr(src, k);
   }
   const vlan = child(el, 'vlan');
-  if (vlan) n.vlan = { trunk: attr(vlan, 'trunk') === 'yes', tags: childrenNamed(vlan, 'tag').map((t) => intAttr(t, 'id', { max: 4095 })!) };
+  if (vlan) n.vlan = { trunk: attr(vlan, 'trunk') === 'yes', tags: childrenNamed(vlan, 'tag').map((t) => int(reqAttr(t, 'id'), `id on ${where(t)}`, { max: 4095 })) };
   const vp = child(el, 'virtualport');
   if (vp) n.virtualport = reqAttr(vp, 'type');
   const ips = childrenNamed(el, 'ip');
@@ -439,7 +440,7 @@ function parseDevices(el: XmlElement | undefined, inactive: boolean): DomainDef[
 
 const TOP_LEVEL = new Set([
   'name', 'uuid', 'title', 'description', 'memory', 'currentMemory', 'vcpu', 'bootloader', 'bootloader_args',
-  'os', 'features', 'cpu', 'clock', 'on_poweroff', 'on_reboot', 'on_crash', 'devices', 'xen:commandline',
+  'cputune', 'os', 'features', 'cpu', 'clock', 'on_poweroff', 'on_reboot', 'on_crash', 'devices', 'xen:commandline',
 ]);
 
 /** Parse domain XML into the model. A missing uuid gets a fresh random one. */
@@ -501,6 +502,13 @@ export function domainFromTree(root: XmlElement, opts: { inactive?: boolean } = 
   for (const k of ['title', 'description'] as const) {
     const c = child(root, k);
     if (c) def[k] = c.text;
+  }
+  const tune = child(root, 'cputune');
+  if (tune) {
+    only(tune, CPUTUNE_CHILDREN);
+    const shares = child(tune, 'shares');
+    def.cputune = {};
+    if (shares) def.cputune.shares = int(shares.text, '<cputune><shares>', { max: 262144 });
   }
   const vcpuEl = child(root, 'vcpu');
   if (vcpuEl) {

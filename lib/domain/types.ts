@@ -192,6 +192,8 @@ export interface DomainDef {
   /** current='N' when fewer than vcpus are online */
   vcpuCurrent?: number;
   cpuset?: string;
+  /** <cputune><shares>: the scheduler weight (xm/xl cpu_weight, xend cpu_weight) */
+  cputune?: { shares?: number };
   bootloader?: string;
   bootloaderArgs?: string;
   os: DomainOS;

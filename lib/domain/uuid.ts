@@ -14,11 +14,15 @@ export function generateUUID(): string {
   return fromBytes(b);
 }
 
+const CANONICAL = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 /**
  * Canonical form of a UUID written with or without dashes (libvirt accepts dashes anywhere
  * between hex pairs, and surrounding blanks); undefined when it is not a UUID.
  */
 export function canonicalUUID(text: string): string | undefined {
+  // Already canonical (what libvirt and xenvirt write): keep the string as it is.
+  if (text.length === 36 && CANONICAL.test(text)) return text;
   const hex = text.trim().replace(/-/g, '');
   if (hex.length !== 32 || !/^[0-9a-fA-F]{32}$/.test(hex)) return undefined;
   const h = hex.toLowerCase();

@@ -22,6 +22,7 @@ export function domainDefProblem(def: DomainDef): string | undefined {
   if (!isCount(def.memory, 0, MAX_MEMORY_KIB)) return `memory ${def.memory} KiB is out of range`;
   if (!isCount(def.currentMemory, 0, def.memory)) return `current memory ${def.currentMemory} KiB is out of range (maximum ${def.memory})`;
   if (!isCount(def.vcpus, 1, MAX_VCPUS)) return `vcpu count ${def.vcpus} is out of range (1 to ${MAX_VCPUS})`;
+  if (def.cputune?.shares !== undefined && !isCount(def.cputune.shares, 1, 262144)) return `cpu shares ${def.cputune.shares} are out of range (1 to 262144)`;
   if (def.vcpuCurrent !== undefined && !isCount(def.vcpuCurrent, 1, def.vcpus)) return `current vcpus ${def.vcpuCurrent} must be between 1 and ${def.vcpus}`;
   for (const [k, v] of [['on_poweroff', def.onPoweroff], ['on_reboot', def.onReboot], ['on_crash', def.onCrash]] as const) {
     if (!LIFECYCLE_ACTIONS.has(v)) return `invalid ${k} lifecycle action '${v}'`;

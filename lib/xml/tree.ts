@@ -8,10 +8,71 @@
 import { SaxesParser } from 'saxes';
 import { VirError, ErrorCode, ErrorDomain } from '../errors.js';
 
+/**
+ * The attributes of one element, read-only, in document order, kept as a flat
+ * [name, value, name, value …] array collected from saxes' attribute events. Elements
+ * have a handful of attributes, so a linear scan beats a Map (built per element) and
+ * saxes' own record (a null-prototype object, slow to read), which profiling showed as
+ * the largest cost of reading the domain model from the tree.
+ */
+export class XmlAttributes implements ReadonlyMap<string, string> {
+  constructor(private readonly flat: string[]) {}
+  get(name: string): string | undefined {
+    const f = this.flat;
+    for (let i = 0; i < f.length; i += 2) if (f[i] === name) return f[i + 1];
+    return undefined;
+  }
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+  get size(): number {
+    return this.flat.length / 2;
+  }
+  keys(): MapIterator<string> {
+    return this.flat.filter((_, i) => i % 2 === 0)[Symbol.iterator]() as MapIterator<string>;
+  }
+  values(): MapIterator<string> {
+    return this.flat.filter((_, i) => i % 2 === 1)[Symbol.iterator]() as MapIterator<string>;
+  }
+  entries(): MapIterator<[string, string]> {
+    const out: [string, string][] = [];
+    for (let i = 0; i < this.flat.length; i += 2) out.push([this.flat[i]!, this.flat[i + 1]!]);
+    return out[Symbol.iterator]() as MapIterator<[string, string]>;
+  }
+  [Symbol.iterator](): MapIterator<[string, string]> {
+    return this.entries();
+  }
+  forEach(fn: (value: string, key: string, map: ReadonlyMap<string, string>) => void): void {
+    for (let i = 0; i < this.flat.length; i += 2) fn(this.flat[i + 1]!, this.flat[i]!, this);
+  }
+}
+
+const NO_ATTRIBUTES: string[] = [];
+
+/**
+ * Element and attribute names as V8-internalized strings. saxes hands out fresh slices of
+ * the document; comparing those with the literals readers use ('disk', 'type' …) means a
+ * character comparison every time, which profiling showed as a main cost of reading the
+ * model (Set lookups, switch on the name, attribute scans). An internalized name compares
+ * by pointer. Property keys are internalized, so the first sight of a name goes through an
+ * object key once; the table is bounded so hostile input cannot grow it without end.
+ */
+const INTERNED = new Map<string, string>();
+const MAX_INTERNED = 4096;
+function intern(name: string): string {
+  const known = INTERNED.get(name);
+  if (known !== undefined) return known;
+  if (INTERNED.size >= MAX_INTERNED) return name;
+  let key = name;
+  for (const k in { [name]: 0 }) key = k;
+  INTERNED.set(key, key);
+  return key;
+}
+
 export interface XmlElement {
   name: string;
-  /** Attributes in document order (Map keeps insertion order). */
-  attrs: Map<string, string>;
+  /** Attributes in document order. */
+  attrs: ReadonlyMap<string, string>;
   children: XmlElement[];
   /** Concatenated character data directly inside this element. */
   text: string;
@@ -38,65 +99,106 @@ function xmlError(message: string): VirError {
   return new VirError(message, { code: ErrorCode.XML_ERROR, domain: ErrorDomain.XML });
 }
 
+/**
+ * One parse in progress. The handlers are registered once on a parser that is reused
+ * from parse to parse (saxes resets itself after a complete document), so a parse does not
+ * build a parser and a set of closures of its own; after a failure the parser is dropped.
+ */
+class TreeBuilder {
+  readonly parser = new SaxesParser({ xmlns: false, position: true });
+  stack: XmlElement[] = [];
+  /** Attributes of the start tag being read, collected until its opentag event. */
+  pending: string[] = NO_ATTRIBUTES;
+  root: XmlElement | undefined;
+  count = 0;
+  failure: VirError | undefined;
+  lim: Required<XmlParseLimits> = DEFAULT_LIMITS;
+
+  constructor() {
+    const p = this.parser;
+    p.on('doctype', () => {
+      this.failure ??= xmlError(`XML error at ${this.where()}: DOCTYPE declarations are not allowed`);
+    });
+    p.on('attribute', (a) => {
+      if (this.pending === NO_ATTRIBUTES) this.pending = [];
+      this.pending.push(intern(a.name), a.value);
+    });
+    p.on('opentag', (tag) => this.open(intern(tag.name)));
+    p.on('closetag', () => {
+      this.stack.pop();
+    });
+    const onText = (t: string) => {
+      const top = this.stack[this.stack.length - 1];
+      if (top && !this.failure) top.text += t;
+    };
+    p.on('text', onText);
+    p.on('cdata', onText);
+    p.on('error', (err) => {
+      this.failure ??= xmlError(`XML error ${err.message.replace(/^(?:[^:\n]*:)?(\d+):(\d+): /, 'at line $1, column $2: ')}`);
+    });
+  }
+
+  where(): string {
+    return `line ${this.parser.line}, column ${this.parser.column}`;
+  }
+
+  open(name: string): void {
+    const attributes = this.pending;
+    this.pending = NO_ATTRIBUTES;
+    if (this.failure) return;
+    if (++this.count > this.lim.maxElements) {
+      this.failure = xmlError(`XML document has more than ${this.lim.maxElements} elements`);
+      return;
+    }
+    if (this.stack.length >= this.lim.maxDepth) {
+      this.failure = xmlError(`XML error at ${this.where()}: elements nested deeper than ${this.lim.maxDepth}`);
+      return;
+    }
+    const el: XmlElement = { name, attrs: new XmlAttributes(attributes), children: [], text: '', line: this.parser.line };
+    const parent = this.stack[this.stack.length - 1];
+    if (parent) parent.children.push(el);
+    else this.root = el;
+    this.stack.push(el);
+  }
+
+  parse(text: string, lim: Required<XmlParseLimits>): XmlElement {
+    this.stack = [];
+    this.pending = NO_ATTRIBUTES;
+    this.root = undefined;
+    this.count = 0;
+    this.failure = undefined;
+    this.lim = lim;
+    try {
+      // saxes keeps going after an error if we let it; stop at the first one.
+      this.parser.write(text);
+      if (!this.failure) this.parser.close();
+    } catch (e) {
+      this.failure ??= xmlError(`XML error: ${(e as Error).message}`);
+    }
+    const { failure, root } = this;
+    this.stack = [];
+    this.root = undefined;
+    if (failure) throw failure;
+    if (!root) throw xmlError('XML document has no root element');
+    return root;
+  }
+}
+
+let idle: TreeBuilder | undefined;
+
 /** Parse a whole document and return its root element. */
 export function parseXml(text: string, limits: XmlParseLimits = {}): XmlElement {
   if (typeof text !== 'string') throw xmlError('XML document must be a string');
-  const lim = { ...DEFAULT_LIMITS, ...limits };
+  const lim = limits === undefined || Object.keys(limits).length === 0 ? DEFAULT_LIMITS : { ...DEFAULT_LIMITS, ...limits };
   if (text.length > lim.maxLength) {
     throw xmlError(`XML document is too large (${text.length} characters; the limit is ${lim.maxLength})`);
   }
-  const parser = new SaxesParser({ xmlns: false, position: true });
-  const stack: XmlElement[] = [];
-  let root: XmlElement | undefined;
-  let count = 0;
-  let failure: VirError | undefined;
-  const where = () => `line ${parser.line}, column ${parser.column}`;
-
-  parser.on('doctype', () => {
-    failure ??= xmlError(`XML error at ${where()}: DOCTYPE declarations are not allowed`);
-  });
-  parser.on('opentag', (tag) => {
-    if (failure) return;
-    if (++count > lim.maxElements) {
-      failure = xmlError(`XML document has more than ${lim.maxElements} elements`);
-      return;
-    }
-    if (stack.length >= lim.maxDepth) {
-      failure = xmlError(`XML error at ${where()}: elements nested deeper than ${lim.maxDepth}`);
-      return;
-    }
-    const el: XmlElement = { name: tag.name, attrs: new Map(), children: [], text: '', line: parser.line };
-    // Object.keys, not Object.entries: the same own attributes in the same order, without
-    // allocating a pair per attribute (this loop is the hot path of every XML parse).
-    const attributes = tag.attributes as Record<string, string>;
-    for (const k of Object.keys(attributes)) el.attrs.set(k, attributes[k]!);
-    const parent = stack[stack.length - 1];
-    if (parent) parent.children.push(el);
-    else root = el;
-    stack.push(el);
-  });
-  parser.on('closetag', () => {
-    stack.pop();
-  });
-  const onText = (t: string) => {
-    const top = stack[stack.length - 1];
-    if (top && !failure) top.text += t;
-  };
-  parser.on('text', onText);
-  parser.on('cdata', onText);
-  parser.on('error', (err) => {
-    failure ??= xmlError(`XML error ${err.message.replace(/^(?:[^:\n]*:)?(\d+):(\d+): /, 'at line $1, column $2: ')}`);
-  });
-
-  try {
-    // saxes keeps going after an error if we let it; stop at the first one.
-    parser.write(text);
-    if (!failure) parser.close();
-  } catch (e) {
-    failure ??= xmlError(`XML error: ${(e as Error).message}`);
-  }
-  if (failure) throw failure;
-  if (!root) throw xmlError('XML document has no root element');
+  // Take the idle builder (a handler that parses XML re-entrantly gets a fresh one).
+  const b = idle ?? new TreeBuilder();
+  idle = undefined;
+  // A failed parse throws here and the builder is dropped: its parser is mid-document.
+  const root = b.parse(text, lim);
+  idle = b; // a clean end of document: saxes has reset itself
   return root;
 }
 

@@ -45,9 +45,16 @@ describe('conformance runner', () => {
     expect(r.status).toBe(1);
   });
 
-  it('says so and succeeds when the fixtures are absent', () => {
-    const r = run({ XENVIRT_CONFORMANCE_DIR: join(dir, 'missing') });
-    expect(r.out).toMatch(/fixtures not found/);
+  it('outside CI, skips with a one-line reason when the fixtures are absent', () => {
+    const r = run({ XENVIRT_CONFORMANCE_DIR: join(dir, 'missing'), CI: '' });
+    expect(r.out.trim()).toMatch(/^conformance: skipped: fixtures not found at .*missing/);
+    expect(r.out.trim().split('\n')).toHaveLength(1);
     expect(r.status).toBe(0);
+  });
+
+  it('under CI=true, fails when the fixtures are absent', () => {
+    const r = run({ XENVIRT_CONFORMANCE_DIR: join(dir, 'missing'), CI: 'true' });
+    expect(r.out).toMatch(/conformance: FAILED: fixtures not found/);
+    expect(r.status).toBe(1);
   });
 });

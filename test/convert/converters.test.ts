@@ -215,7 +215,8 @@ describe('xm and xl config conversion', () => {
     expect(v2).not.toContain('vfb');
     expect(xmlToNative('xen-xm', PV_XML)).toContain('vfb = [ "type=vnc,vncunused=0,vncdisplay=3,vnclisten=0.0.0.0,keymap=de" ]');
     const v1 = xmlToNative('xen-xm', HVM_XML, { xendConfigVersion: 1 });
-    expect(v1).toContain('cdrom = "/iso/win.iso"\ndisk = [ "phy:/dev/vg/win,hda,w" ]');
+    // xend 3.0.2 names an HVM guest's emulated disks ioemu:hdX (libvirt 1.2.0's xmconfigdata fullvirt-old-cdrom)
+    expect(v1).toContain('cdrom = "/iso/win.iso"\ndisk = [ "phy:/dev/vg/win,ioemu:hda,w" ]');
     // both old layouts read back to the same devices
     const pv = parseDomainXML(xmlFromNative('xen-xm', v2, { xendConfigVersion: 2 }));
     expect(pv.devices.graphics[0]).toMatchObject({ type: 'vnc', port: 5903, keymap: 'de', listen: '0.0.0.0' });

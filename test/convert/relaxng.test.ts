@@ -8,6 +8,7 @@ import { formatDomainXML, parseDomainXML } from '../../lib/domain/index.js';
 import { xenCapabilities, xmlFromNative, xmlToNative } from '../../lib/index.js';
 import { relaxngMissingReason, validateMany } from '../helpers/relaxng.js';
 import { fixtureCases, fixturesAvailable, readFixture } from './fixtures.js';
+import { corpusEntries } from '../xen/xl-judge-helpers.js';
 
 const missing = relaxngMissingReason();
 const ci = process.env['CI'] === 'true';
@@ -34,6 +35,13 @@ describe.skipIf(missing !== null)(`converter output validates against libvirt's 
     const results = validateMany(docs);
     results.forEach((r, i) => expect(r.errors, `document ${i}`).toBe(''));
     expect(results.every((r) => r.ok)).toBe(true);
+  });
+
+  it('for every config of the xl corpus (test/xl-corpus) xenvirt converts', () => {
+    const docs = corpusEntries({ debianExamples: true }).filter((e) => !e.expectReject).map((e) => xmlFromNative('xen-xl', e.text));
+    expect(docs.length).toBeGreaterThanOrEqual(25);
+    const results = validateMany(docs);
+    results.forEach((r, i) => expect(r.errors, `corpus document ${i}`).toBe(''));
   });
 
   it('and the check itself catches an invalid document', () => {
