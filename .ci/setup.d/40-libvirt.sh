@@ -10,18 +10,5 @@ set -euo pipefail
 pkgs=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev pkg-config gcc
       openssl gnutls-bin openssh-server openssh-client netcat-openbsd util-linux
       qemu-system-x86 busybox-static cpio iptables dnsmasq-base iproute2)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  # policy-rc.d keeps the packages' maintainer scripts from starting system daemons
-  # (sshd, libvirtd) on the CI machine; the tests start their own private ones.
-  cleanup_policy=
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-    cleanup_policy=1
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}"
-  [ -z "$cleanup_policy" ] || rm -f /usr/sbin/policy-rc.d
-fi
+. "$(dirname "$0")/../lib/install-missing.sh"
+install_missing "${pkgs[@]}"
