@@ -7,7 +7,6 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
-import { createServer, connect as netConnect, type Socket } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,31 +23,12 @@ import { VirError } from '../../lib/errors.js';
 import { skipReason, startXenstored, type RunningXenstored } from '../helpers/xenstored.js';
 import { rejection } from '../helpers/rejection.js';
 import { failure, fakeSubDriver, type FakeSubDriver } from './fake-subdrivers.js';
+import { cuttable } from '../helpers/cuttable-socket.js';
 
 const FAKE_XL = join(dirname(fileURLToPath(import.meta.url)), 'fake-xl.sh');
 const WEB = { name: 'web', uuid: '4d3b6f38-3c1e-4b0c-9f0e-1f2a3b4c5d6e', id: 3 };
 const DB_UUID = '7a7a7a7a-0000-4000-8000-00000000000d';
 
-/** A pass-through to the daemon's socket that the test can cut (XenStore "goes away"). */
-async function cuttable(target: string, dir: string): Promise<{ path: string; cut(): Promise<void> }> {
-  const path = join(dir, 'pass.sock');
-  const socks: Socket[] = [];
-  const server = createServer((client) => {
-    const up = netConnect(target);
-    socks.push(client, up);
-    client.pipe(up);
-    up.pipe(client);
-    for (const s of [client, up]) s.on('error', () => { client.destroy(); up.destroy(); });
-  });
-  await new Promise<void>((r) => server.listen(path, r));
-  return {
-    path,
-    async cut() {
-      for (const s of socks) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
 
 describe('fallbackVerdict: the rule written once', () => {
   const at = (code: string, sub: SubDriverName = 'xenstore', runningDomain = true) => fallbackVerdict(failure(code), { sub, runningDomain });

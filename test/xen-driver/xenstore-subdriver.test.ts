@@ -6,7 +6,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
-import { createServer, connect as netConnect, type Socket } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,32 +15,13 @@ import { XenStoreSubDriver, xenstoreSubDriverFactory } from '../../lib/drivers/x
 import type { SubDriverContext } from '../../lib/drivers/xen/subdriver.js';
 import { DAEMON_KINDS, DAEMON_NAMES, skipReason, startXenstored, type RunningXenstored } from '../helpers/xenstored.js';
 import { rejection } from '../helpers/rejection.js';
+import { cuttable } from '../helpers/cuttable-socket.js';
 
 const WEB = { name: 'web', uuid: '4d3b6f38-3c1e-4b0c-9f0e-1f2a3b4c5d6e', id: 3 };
 const NEW = { name: 'newcomer', uuid: '9a8b7c6d-0000-4000-8000-00000000abcd', id: 5 };
 
 const FAKE_XL = join(dirname(fileURLToPath(import.meta.url)), 'fake-xl.sh');
 
-/** A pass-through to the daemon's socket that the test can cut (the daemon "goes away"). */
-async function cuttable(target: string, dir: string): Promise<{ path: string; cut(): Promise<void> }> {
-  const path = join(dir, 'pass.sock');
-  const socks: Socket[] = [];
-  const server = createServer((client) => {
-    const up = netConnect(target);
-    socks.push(client, up);
-    client.pipe(up);
-    up.pipe(client);
-    for (const s of [client, up]) s.on('error', () => { client.destroy(); up.destroy(); });
-  });
-  await new Promise<void>((r) => server.listen(path, r));
-  return {
-    path,
-    async cut() {
-      for (const s of socks) s.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}
 
 type DomainEvent = { domain: { name: string; uuid: string; id: number }; event: string };
 
