@@ -9,10 +9,11 @@
  */
 import { ErrorCode, ErrorDomain, VirError, isVirError } from '../../errors.js';
 import type { DomainInfo, DomainRef, ListDomainsFlags, XMLDescFlags } from '../../driver.js';
-import { XenStore, type Watch as XenStoreWatch } from '../../xenstore/index.js';
+import { XenStore, type Watch as XenStoreWatch, type WatchEvent } from '../../xenstore/index.js';
 import { emptyDevices, formatDomainXML, type DomainDef } from '../../domain/index.js';
 import type { SubDriver, SubDriverContext, SubDriverFactory } from './subdriver.js';
 import { goneError, requireRunning, sameUUID } from './live-domain.js';
+import { DomainNameCache } from './xenstore-subdriver-names.js';
 
 const DOM0_UUID = '00000000-0000-0000-0000-000000000000';
 const OPEN_PROBE_MS = 5000;
@@ -47,6 +48,8 @@ export class XenStoreSubDriver implements SubDriver {
   readonly #watches: XenStoreWatch[] = [];
   /** Live domains as last seen by the event scan. */
   #known = new Map<number, DomainRef>();
+  /** Names, UUIDs and liveness between calls, kept current by watches. */
+  readonly #names = new DomainNameCache();
   #scan: Promise<void> = Promise.resolve();
   #closed = false;
   #eventsEnded = false;
@@ -54,6 +57,11 @@ export class XenStoreSubDriver implements SubDriver {
   constructor(xs: XenStore, ctx: SubDriverContext) {
     this.#xs = xs;
     this.#ctx = ctx;
+  }
+
+  /** The name cache's state (tests and debugging: is it on, is it used). */
+  get nameCache(): { live: boolean; hits: number; fills: number } {
+    return { live: this.#names.live, hits: this.#names.hits, fills: this.#names.fills };
   }
 
   // --- reading domains -------------------------------------------------------------
@@ -69,16 +77,23 @@ export class XenStoreSubDriver implements SubDriver {
     return names.filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
   }
 
-  /** name + UUID of a domain id, or undefined when XenStore does not (or no longer) name it. */
-  async #ref(id: number): Promise<DomainRef | undefined> {
+  /**
+   * name + UUID of a domain id (ref undefined when XenStore does not, or no longer, name
+   * it); cacheable unless the UUID came from a path the name cache does not watch.
+   */
+  async #ref(id: number): Promise<{ ref: DomainRef | undefined; cacheable: boolean }> {
     const base = `/local/domain/${id}`;
     const [name, vm] = await Promise.all([readOpt(this.#xs, `${base}/name`), readOpt(this.#xs, `${base}/vm`)]);
-    if (!name) return undefined;
+    if (!name) return { ref: undefined, cacheable: true };
     let uuid = /^\/vm\/([0-9a-fA-F-]{36})(?:$|[-/])/.exec(vm ?? '')?.[1];
-    if (!uuid && vm) uuid = await readOpt(this.#xs, `${vm}/uuid`);
+    let cacheable = true;
+    if (!uuid && vm) {
+      uuid = await readOpt(this.#xs, `${vm}/uuid`);
+      cacheable = false;
+    }
     if (!uuid && id === 0) uuid = DOM0_UUID;
-    if (!uuid) return undefined;
-    return { name, uuid: uuid.toLowerCase(), id };
+    if (!uuid) return { ref: undefined, cacheable };
+    return { ref: { name, uuid: uuid.toLowerCase(), id }, cacheable };
   }
 
   /**
@@ -92,26 +107,45 @@ export class XenStoreSubDriver implements SubDriver {
     return id === 0 ? true : this.#xs.isDomainIntroduced(id);
   }
 
-  /** A live domain's ref, or undefined when it is not named, not complete or not alive. */
-  async #liveRef(id: number): Promise<DomainRef | undefined> {
+  /**
+   * A live domain's ref, or undefined when it is not named, not complete or not alive:
+   * from the name cache when it holds the id (see xenstore-subdriver-names.ts), else
+   * read. The caller has passed the cache's barrier (#ids) under `generation`.
+   */
+  async #liveRef(id: number, generation: number): Promise<DomainRef | undefined> {
+    const hit = this.#names.get(id);
+    if (hit?.alive !== undefined) return hit.alive ? hit.ref : undefined;
     try {
-      const [ref, alive] = await Promise.all([this.#ref(id), this.#alive(id)]);
-      return alive ? ref : undefined;
+      // Only liveness is unsure after an introduce/release: one request, not three.
+      const [found, alive] = await Promise.all([hit ? { ref: hit.ref, cacheable: true } : this.#ref(id), this.#alive(id)]);
+      if (found.cacheable) this.#names.store(generation, id, { ref: found.ref, alive });
+      return alive ? found.ref : undefined;
     } catch (e) {
       if (isENOENT(e)) return undefined; // went away while we looked
       throw e;
     }
   }
 
+  /** One id's live ref; with the cache on, after the barrier (an id not listed is not there). */
+  async #oneLiveRef(id: number): Promise<DomainRef | undefined> {
+    if (!this.#names.live) return this.#liveRef(id, this.#names.generation);
+    const ids = await this.#ids();
+    return ids.includes(id) ? this.#liveRef(id, this.#names.generation) : undefined;
+  }
+
   async #all(): Promise<DomainRef[]> {
-    const refs = await Promise.all((await this.#ids()).map((id) => this.#liveRef(id)));
+    // The listing is also the name cache's barrier: entries are used only after it.
+    const ids = await this.#ids();
+    const generation = this.#names.generation;
+    this.#names.retain(ids);
+    const refs = await Promise.all(ids.map((id) => this.#liveRef(id, generation)));
     return refs.filter((r): r is DomainRef => r !== undefined);
   }
 
   /** The id of a live ref, after checking XenStore still gives it to the same domain. */
   async #live(dom: DomainRef): Promise<number> {
     const id = requireRunning(dom, ErrorDomain.XENSTORE);
-    const now = await this.#liveRef(id);
+    const now = await this.#oneLiveRef(id);
     if (!now || !sameUUID(now.uuid, dom.uuid)) throw goneError(dom, ErrorDomain.XENSTORE);
     return id;
   }
@@ -129,7 +163,7 @@ export class XenStoreSubDriver implements SubDriver {
   }
 
   async lookupDomainById(id: number): Promise<DomainRef> {
-    const d = await this.#liveRef(id);
+    const d = await this.#oneLiveRef(id);
     if (!d) throw notFound(`no domain with id ${id} in XenStore`);
     return d;
   }
@@ -226,18 +260,44 @@ export class XenStoreSubDriver implements SubDriver {
 
   // --- events ----------------------------------------------------------------------
 
-  /** Watch @introduceDomain/@releaseDomain; each firing rescans and reports the difference. */
+  /**
+   * Watch /local/domain (keeps the name cache current) and @introduceDomain /
+   * @releaseDomain (each firing also rescans and reports the difference as domain
+   * events). The first scan runs once every watch is registered, so the cache is filled
+   * under watch; the scans the watches' first firings queue run after it.
+   */
   async startEvents(): Promise<void> {
-    this.#known = new Map((await this.#all()).map((r) => [r.id, r]));
-    for (const path of ['@introduceDomain', '@releaseDomain']) {
-      const w = this.#xs.watch(path);
-      w.on('change', () => this.#queueScan());
-      w.on('error', (e: Error) => this.#eventsFailed(e));
-      this.#watches.push(w);
-      await w.ready;
+    let started!: () => void;
+    this.#scan = new Promise<void>((resolve) => (started = resolve));
+    try {
+      const store = this.#xs.watch('/local/domain');
+      store.on('change', (ev: WatchEvent) => this.#names.storeChanged(ev.path));
+      store.on('error', (e: Error) => this.#ctx.log(`XenStore watch on /local/domain failed (${e.message}); names are read on every call from now on`));
+      this.#watches.push(store);
+      for (const path of ['@introduceDomain', '@releaseDomain']) {
+        const w = this.#xs.watch(path);
+        w.on('change', () => {
+          this.#names.livenessChanged();
+          this.#queueScan();
+        });
+        w.on('error', (e: Error) => this.#eventsFailed(e));
+        this.#watches.push(w);
+      }
+      // Any watch that ends (closed, refused, connection lost) leaves changes unseen.
+      for (const w of this.#watches) w.on('close', () => this.#names.disable());
+      await Promise.all(this.#watches.map((w) => w.ready));
+      if (this.#watches.every((w) => !w.closed)) this.#names.enable();
+      this.#known = new Map((await this.#all()).map((r) => [r.id, r]));
+    } catch (e) {
+      // No events without a first scan to compare with: stop rather than report garbage.
+      this.#eventsEnded = true;
+      this.#names.disable();
+      await Promise.allSettled(this.#watches.map((w) => w.close()));
+      throw e;
+    } finally {
+      started();
     }
   }
-
 
   #queueScan(): void {
     if (this.#eventsEnded) return;
