@@ -136,6 +136,8 @@ export interface NativeHypervisor {
   domainInfo(domid: number, out?: Float64Array): void;
   /** The record domainInfo(domid) fills from now on (checked once, kept alive). */
   bindRecord(out: Float64Array): void;
+  /** domainInfo(domid) into the bound record, as a lean plain function (bindRecord first). */
+  domainInfoFn?(): (domid: number) => void;
   pause(domid: number): void;
   unpause(domid: number): void;
   destroy(domid: number): Promise<void>;

@@ -7,6 +7,10 @@
  * - getdomaininfo: XenHypercalls.domainInfo(0) vs xc_domain_getinfo_single (Xen 4.18
  *   on) or xc_domain_getinfo(xch, 0, 1, &info) (4.17), whichever the release's
  *   libxenctrl has (the C program says which).
+ * - the split of our cost: the addon's lean getdomaininfo function alone (no decoding),
+ *   the same through the class-method wrapper (the entry it replaced), and a bare system
+ *   call with no hypercall (process.ppid vs the C program's getppid()): under emulation
+ *   in a PV dom0 each kernel entry costs more from a big process than from a small C loop.
  * - event-loop hold: how long each synchronous XenHypercalls call keeps the JS thread
  *   (one call per sample, median and p99), against one C getdomaininfo hypercall. These
  *   back the "sync or off the loop" choice documented in lib/hypervisor/index.ts.
@@ -53,12 +57,13 @@ const hypervisor: BenchCase = {
       const v = hv.version();
       const release = `Xen ${v.major}.${v.minor}`;
       let api = 'xc_domain_getinfo';
-      const ref = { list: [] as number[], one: [] as number[] };
-      const ours = { list: [] as number[], one: [] as number[], raw: [] as number[] };
+      const ref = { list: [] as number[], one: [] as number[], sys: [] as number[] };
+      const ours = { list: [] as number[], one: [] as number[], raw: [] as number[], wrapped: [] as number[], sys: [] as number[] };
       // The addon call alone (no decoding into an object): splits our cost between the
       // N-API boundary and the JavaScript side.
       raw = openNativeHypervisor();
       raw.bindRecord(new Float64Array(DOMAIN_RECORD_LEN));
+      const rawInfo = raw.domainInfoFn?.() ?? ((d: number) => raw!.domainInfo(d));
       let domains = 0;
       // warm-up of our side (JIT, lazily allocated list buffer)
       for (let i = 0; i < 200; i++) {
@@ -67,16 +72,19 @@ const hypervisor: BenchCase = {
       }
       for (let r = 0; r < ROUNDS; r++) {
         const { stdout } = await run(bin, [String(ITER), String(PER_SAMPLE), String(BATCH), '0'], { maxBuffer: 64 << 20 });
-        const c = JSON.parse(stdout) as { api?: string; domains: number; getinfolist: number[]; getinfo: number[] };
+        const c = JSON.parse(stdout) as { api?: string; domains: number; getinfolist: number[]; getinfo: number[]; syscall?: number[] };
         api = c.api ?? api;
         ref.list.push(...c.getinfolist);
         ref.one.push(...c.getinfo);
+        ref.sys.push(...(c.syscall ?? []));
         domains = c.domains;
         const perCall = (us: number[]) => us.map((u) => u / PER_SAMPLE);
         for (let i = 0; i < ITER; i += 20) {
           ours.list.push(...perCall(await sampleMicros(20, () => { for (let j = 0; j < PER_SAMPLE; j++) hv.listDomains(); })));
           ours.one.push(...perCall(await sampleMicros(20, () => { for (let j = 0; j < PER_SAMPLE; j++) hv.domainInfo(0); })));
-          ours.raw.push(...perCall(await sampleMicros(20, () => { for (let j = 0; j < PER_SAMPLE; j++) raw!.domainInfo(0); })));
+          ours.raw.push(...perCall(await sampleMicros(20, () => { for (let j = 0; j < PER_SAMPLE; j++) rawInfo(0); })));
+          ours.wrapped.push(...perCall(await sampleMicros(20, () => { for (let j = 0; j < PER_SAMPLE; j++) raw!.domainInfo(0); })));
+          ours.sys.push(...perCall(await sampleMicros(20, () => { for (let j = 0; j < PER_SAMPLE; j++) void process.ppid; })));
         }
       }
       // Single calls as the event loop sees them: the whole synchronous call, once.
@@ -122,6 +130,8 @@ const hypervisor: BenchCase = {
         row(`getdomaininfolist (${domains} domains, batch ${BATCH})`, ours.list, ref.list, 'xc_domain_getinfolist'),
         row('getdomaininfo (dom0)', ours.one, ref.one, api),
         row('getdomaininfo (dom0), addon call only, no decoding', ours.raw, ref.one, api, 'info'),
+        row('getdomaininfo (dom0), addon call through the class-method wrapper (before)', ours.wrapped, ref.one, api, 'info'),
+        ...(ref.sys.length > 0 ? [row('a bare system call: process.ppid vs getppid()', ours.sys, ref.sys, 'getppid()', 'info')] : []),
         ...held.map(([name, us]) => row(`event-loop hold: ${name}`, us, ref.one, `one ${api} call`, 'info')),
       ];
     } finally {

@@ -11,11 +11,16 @@
  *   getinfo:     domctl getdomaininfo of DOMID: xc_domain_getinfo_single() where it
  *                exists (Xen 4.18 on, build with -DXC_HAS_GETINFO_SINGLE), else
  *                xc_domain_getinfo(xch, DOMID, 1, &info) (removed in 4.18)
+ *   syscall:     getppid(), a bare system call with no hypercall: what entering and
+ *                leaving the kernel costs this process (Node's process.ppid is the
+ *                same call, so the two show the cost of each runtime's call path alone)
  * The two loops alternate in rounds so slow drift under emulation hits both alike.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <xenctrl.h>
 
 static double now_us(void) {
@@ -39,6 +44,8 @@ int main(int argc, char **argv) {
   }
   xc_domaininfo_t *buf = calloc(batch, sizeof(*buf));
   double *list_us = calloc(n, sizeof(double)), *one_us = calloc(n, sizeof(double));
+  double *sys_us = calloc(n, sizeof(double));
+  volatile pid_t ppid = 0;
 #ifdef XC_HAS_GETINFO_SINGLE
   xc_domaininfo_t info;
 #define GET_ONE() (xc_domain_getinfo_single(xch, domid, &info) == 0 && info.domain == domid)
@@ -48,7 +55,7 @@ int main(int argc, char **argv) {
 #define GET_ONE() (xc_domain_getinfo(xch, domid, 1, &info) == 1 && info.domid == domid)
   const char *api = "xc_domain_getinfo";
 #endif
-  if (!buf || !list_us || !one_us) return 1;
+  if (!buf || !list_us || !one_us || !sys_us) return 1;
   int seen = 0;
   for (int i = 0; i < 50; i++) { /* warm-up: page in libxc's hypercall buffer cache */
     xc_domain_getinfolist(xch, 0, batch, buf);
@@ -79,15 +86,24 @@ int main(int argc, char **argv) {
       }
       one_us[i] = (now_us() - t0) / k;
     }
+    for (int i = start; i < end; i++) {
+      double t0 = now_us();
+      for (int j = 0; j < k; j++) ppid = (pid_t)syscall(SYS_getppid);
+      sys_us[i] = (now_us() - t0) / k;
+    }
   }
   printf("{\"api\":\"%s\",\"domains\":%d,\"getinfolist\":[", api, seen);
   for (int i = 0; i < n; i++) printf("%s%.3f", i ? "," : "", list_us[i]);
   printf("],\"getinfo\":[");
   for (int i = 0; i < n; i++) printf("%s%.3f", i ? "," : "", one_us[i]);
+  printf("],\"syscall\":[");
+  for (int i = 0; i < n; i++) printf("%s%.3f", i ? "," : "", sys_us[i]);
   printf("]}\n");
+  (void)ppid;
   free(buf);
   free(list_us);
   free(one_us);
+  free(sys_us);
   xc_interface_close(xch);
   return 0;
 }

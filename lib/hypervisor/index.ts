@@ -108,6 +108,10 @@ function invalidArg(message: string): VirError {
   return new VirError(message, { code: ErrorCode.INVALID_ARG, domain: ErrorDomain.XEN });
 }
 
+function closedError(): VirError {
+  return new VirError('the hypervisor connection is closed', { code: ErrorCode.INVALID_CONN, domain: ErrorDomain.XEN });
+}
+
 function checkDomid(domid: unknown): number {
   if (typeof domid !== 'number' || !Number.isInteger(domid) || domid < 0 || domid >= FIRST_RESERVED_DOMID) {
     throw invalidArg(`domain id must be an integer from 0 to ${FIRST_RESERVED_DOMID - 1}, got ${String(domid)}`);
@@ -190,10 +194,13 @@ export class XenHypercalls {
   #one = new Float64Array(DOMAIN_RECORD_LEN);
   #batch = new Float64Array(64 * DOMAIN_RECORD_LEN);
   #uuids = new UuidCache();
+  /** getdomaininfo into #one: the addon's lean plain function where the build has it. */
+  #infoInto: (domid: number) => void;
 
   private constructor(hv: NativeHypervisor) {
     this.#hv = hv;
     hv.bindRecord(this.#one);
+    this.#infoInto = hv.domainInfoFn ? hv.domainInfoFn() : (domid) => hv.domainInfo(domid);
   }
 
   /**
@@ -207,9 +214,7 @@ export class XenHypercalls {
   }
 
   get #native(): NativeHypervisor {
-    if (!this.#hv) {
-      throw new VirError('the hypervisor connection is closed', { code: ErrorCode.INVALID_CONN, domain: ErrorDomain.XEN });
-    }
+    if (!this.#hv) throw closedError();
     return this.#hv;
   }
 
@@ -277,7 +282,8 @@ export class XenHypercalls {
 
   /** One domain; VIR_ERR_NO_DOMAIN when no domain has this id. */
   domainInfo(domid: number): HvDomainInfo {
-    this.#native.domainInfo(checkDomid(domid));
+    if (!this.#hv) throw closedError();
+    this.#infoInto(checkDomid(domid));
     return toDomainInfo(this.#one, 0, this.#uuids);
   }
 

@@ -44,9 +44,15 @@ const p = hv.physinfo();
 const bits = (Math.floor(p.maxCpuId / 8) + 1) * 8;
 const bound = new Float64Array(16);
 hv.bindRecord(bound);
+// the lean plain function; some made and dropped, so their finalizers run too
+for (let i = 0; i < 50; i++) hv.domainInfoFn()(0);
+const infoFn = hv.domainInfoFn();
 for (let i = 0; i < rounds; i++) {
   hv.domainInfo(guest);
   if (bound[0] !== guest) throw new Error(`bound record holds domain ${bound[0]}, not ${guest}`);
+  infoFn(0);
+  if (bound[0] !== 0) throw new Error(`domainInfoFn left domain ${bound[0]} in the bound record, not 0`);
+  expectCode(() => infoFn(0x7fef), 'VIR_ERR_NO_DOMAIN');
   const vs = await hv.vcpus(guest, 0, bits);
   if (vs.length !== 1 || !(vs[0].cpumap instanceof Uint8Array)) throw new Error('vcpus() answered wrongly');
   await hv.vcpus(0x7fef, 0, bits).then(
@@ -93,4 +99,5 @@ try {
 await hv.destroy(guest);
 hv.close();
 expectCode(() => hv.version(), 'VIR_ERR_INVALID_CONN');
+expectCode(() => infoFn(0), 'VIR_ERR_INVALID_CONN');
 console.log('memcheck workload done');
