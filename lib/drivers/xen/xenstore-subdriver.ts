@@ -285,8 +285,13 @@ export class XenStoreSubDriver implements SubDriver {
       }
       // Any watch that ends (closed, refused, connection lost) leaves changes unseen.
       for (const w of this.#watches) w.on('close', () => this.#names.disable());
-      await Promise.all(this.#watches.map((w) => w.ready));
-      if (this.#watches.every((w) => !w.closed)) this.#names.enable();
+      // A refused /local/domain watch only leaves the cache off; events need the others.
+      const storeWatched = store.ready.then(
+        () => true,
+        () => false,
+      );
+      await Promise.all(this.#watches.filter((w) => w !== store).map((w) => w.ready));
+      if ((await storeWatched) && this.#watches.every((w) => !w.closed)) this.#names.enable();
       this.#known = new Map((await this.#all()).map((r) => [r.id, r]));
     } catch (e) {
       // No events without a first scan to compare with: stop rather than report garbage.
