@@ -34,11 +34,10 @@ const root = resolve(fileURLToPath(import.meta.url), '../../..');
 const ITER = Number(process.env.XENVIRT_PEERS_ITER ?? 40);
 const ROUNDS = 2;
 /**
- * Calls of each xenvirt operation before timing. With 10, the timed loops ran 3-5×
- * slower than the same loops profiled right after them (2026-12-03 runs): under
- * emulation V8 needs many calls and seconds of background compilation to reach steady
- * state. A dashboard or daemon lists over and over, so steady state is what the rows
- * compare.
+ * Calls of each xenvirt operation before timing (was 10): a dashboard or daemon lists
+ * over and over, so xenvirt is measured at steady state (V8 tiered up, name cache
+ * warm); the C client has no JIT to warm and libvirtd's state is warm from the guest's
+ * creation.
  */
 const WARMUP = Number(process.env.XENVIRT_PEERS_WARMUP ?? 150);
 const PROCESS_ROUNDS = Number(process.env.XENVIRT_PEERS_PROCESS_ROUNDS ?? 3);
