@@ -14,6 +14,7 @@
  * holds the functions the command needed.
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { isAscii } from 'node:buffer';
 import Module, { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import vm from 'node:vm';
@@ -59,11 +60,17 @@ function headerFor(fd: number): string {
   return `${MAGIC} node ${process.version} ${process.arch} bundle ${s.dev}:${s.ino} ${s.size} ${s.mtimeNs} ${s.ctimeNs}\n`;
 }
 
-/** Read the bundle and its identity from one open file, so both describe the same file. */
+/**
+ * Read the bundle and its identity from one open file, so both describe the same file.
+ * An ASCII file (the build makes dist/cli.cjs one) becomes a one-byte string without UTF-8
+ * decoding; anything else is decoded as UTF-8.
+ */
 function readBundle(file: string): { source: string; header: string } {
   const fd = openSync(file, 'r');
   try {
-    return { header: headerFor(fd), source: readFileSync(fd, 'utf8') };
+    const header = headerFor(fd);
+    const bytes = readFileSync(fd);
+    return { header, source: isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8') };
   } finally {
     closeSync(fd);
   }

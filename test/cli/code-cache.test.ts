@@ -113,6 +113,13 @@ describe('code cache', () => {
     expect(codeCacheDir({ XENVIRT_CODE_CACHE: '0', XENVIRT_CODE_CACHE_DIR: '/c' })).toBeUndefined();
   });
 
+  it('runs a bundle with non-ASCII text (decoded as UTF-8; an ASCII one is read as one-byte text)', () => {
+    // the TypeScript escapes below put the characters themselves in the file (UTF-8)
+    writeFileSync(bundle, `module.exports = { answer: () => 'd\u00e9j\u00e0 \u2026 \u{1F600}', file: 'x', isCjs: true };\n`);
+    expect(load().answer).toBe('d\u00e9j\u00e0 \u2026 \u{1F600}');
+    expect(load()).toMatchObject({ status: 'hit', answer: 'd\u00e9j\u00e0 \u2026 \u{1F600}' });
+  });
+
   it('a missing bundle is an error, not a silent fallback', () => {
     expect(() => loadWithCodeCache(join(dir, 'nothing.cjs'), cacheDir)).toThrow(/ENOENT/);
   });
