@@ -114,12 +114,26 @@ function writeCache(path: string, header: string, data: Buffer): void {
 }
 
 /**
+ * The cache file for a bundle: one per set of node options, as V8 refuses data made under
+ * other flags (--jitless, --max-old-space-size, …): processes that alternate between two
+ * sets would otherwise throw away and rewrite each other's cache every time.
+ */
+export function cacheFileName(file: string, execArgv: readonly string[], nodeOptions: string | undefined): string {
+  const base = file.split('/').pop()!;
+  const flags = [...execArgv, nodeOptions ?? ''].join('\0');
+  if (flags === '\0' || flags === '') return `${base}.v8cache`;
+  let h = 0x811c9dc5; // FNV-1a, 32 bits: a name, not a check (the header and V8 check)
+  for (let i = 0; i < flags.length; i++) h = Math.imul(h ^ flags.charCodeAt(i), 0x01000193) >>> 0;
+  return `${base}.${h.toString(16).padStart(8, '0')}.v8cache`;
+}
+
+/**
  * Run a CommonJS file as `require(file)` would, compiled with the code cache in
- * `cacheDir` (none: compiled as usual). The cache file is named after the bundle's file name.
+ * `cacheDir` (none: compiled as usual), in the file cacheFileName() names.
  */
 export function loadWithCodeCache(file: string, cacheDir: string | undefined): CachedLoad {
   const { source, header } = readBundle(file);
-  const cachePath = cacheDir === undefined ? undefined : join(cacheDir, `${file.split('/').pop()}.v8cache`);
+  const cachePath = cacheDir === undefined ? undefined : join(cacheDir, cacheFileName(file, process.execArgv, process.env.NODE_OPTIONS));
   const cache: CacheRead = cachePath === undefined ? { kind: 'missing' } : readCache(cachePath, header);
   const script = new vm.Script(Module.wrap(source), {
     filename: file,

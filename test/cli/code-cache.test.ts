@@ -10,18 +10,23 @@
  */
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { codeCacheDir, loadWithCodeCache } from '../../lib/cli/code-cache.js';
+import { cacheFileName, codeCacheDir, loadWithCodeCache } from '../../lib/cli/code-cache.js';
 
 const codeCacheModule = pathToFileURL(resolve(__dirname, '../../lib/cli/code-cache.ts')).href;
 
 let dir: string;
 let cacheDir: string;
 let bundle: string;
-const cacheFile = () => join(cacheDir, 'bundle.cjs.v8cache');
+/** The one cache file (its name carries the node options of the loading process: --import tsx). */
+const cacheFile = () => {
+  const files = readdirSync(cacheDir).filter((f) => f.endsWith('.v8cache'));
+  expect(files).toHaveLength(1);
+  return join(cacheDir, files[0]!);
+};
 
 // A CommonJS file that uses what a bundle uses: require, module.exports, __filename, a function compiled on call.
 const source = (answer: string) => `'use strict';
@@ -118,6 +123,16 @@ describe('code cache', () => {
     writeFileSync(bundle, `module.exports = { answer: () => 'd\u00e9j\u00e0 \u2026 \u{1F600}', file: 'x', isCjs: true };\n`);
     expect(load().answer).toBe('d\u00e9j\u00e0 \u2026 \u{1F600}');
     expect(load()).toMatchObject({ status: 'hit', answer: 'd\u00e9j\u00e0 \u2026 \u{1F600}' });
+  });
+
+  it('keeps one file per set of node options, so processes with other V8 flags do not rewrite each other\'s', () => {
+    expect(cacheFileName('/d/cli.cjs', [], undefined)).toBe('cli.cjs.v8cache');
+    expect(cacheFileName('/d/cli.cjs', [], '')).toBe('cli.cjs.v8cache');
+    const jitless = cacheFileName('/d/cli.cjs', ['--jitless'], undefined);
+    expect(jitless).toMatch(/^cli\.cjs\.[0-9a-f]{8}\.v8cache$/);
+    expect(cacheFileName('/d/cli.cjs', [], '--jitless')).not.toBe(jitless); // NODE_OPTIONS counts too, apart
+    expect(cacheFileName('/d/cli.cjs', ['--jitless'], undefined)).toBe(jitless);
+    expect(cacheFileName('/d/cli.cjs', ['--max-old-space-size=64'], undefined)).not.toBe(jitless);
   });
 
   it('a missing bundle is an error, not a silent fallback', () => {
