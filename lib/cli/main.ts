@@ -10,6 +10,7 @@ import { VirError, ErrorCode, ErrorDomain } from '../errors.js';
 // connection.js, not index.js: the CLI loads only the driver its URI needs (start-up time).
 import { connect } from '../connection.js';
 import { COMMANDS, type Command, type ParsedArgs } from './commands.js';
+import { writeToFd } from './output.js';
 
 interface GlobalOptions {
   uri: string;
@@ -97,8 +98,8 @@ export interface Io {
 
 /** Run one CLI invocation; returns the exit status. */
 export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env, io: Io = {
-  out: (s) => process.stdout.write(s),
-  err: (s) => process.stderr.write(s),
+  out: (s) => writeToFd(1, s),
+  err: (s) => writeToFd(2, s),
 }): Promise<number> {
   let json = argv.includes('--json');
   try {
@@ -128,7 +129,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv = process.env, 
   }
 }
 
-// Run when executed as the CLI entry point (bin/xenvirt.js imports this module and calls main).
+// Run when executed as the CLI entry point (bin/xenvirt.js loads this bundle and calls main).
 export async function main(): Promise<void> {
   process.exitCode = await run(process.argv.slice(2));
 }

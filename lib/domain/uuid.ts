@@ -1,5 +1,10 @@
-/** UUIDs in libvirt's canonical form: lowercase 8-4-4-4-12 hex. */
-import { randomBytes } from 'node:crypto';
+/**
+ * UUIDs in libvirt's canonical form: lowercase 8-4-4-4-12 hex.
+ *
+ * Random bytes come from the Web Crypto global, not an import of node:crypto: node loads
+ * its crypto modules (~4 ms, more under emulation) only when a UUID is generated, not in
+ * every process that merely checks one (CLI start-up, issue 15).
+ */
 
 function fromBytes(b: Uint8Array): string {
   const h = Buffer.from(b).toString('hex');
@@ -8,7 +13,7 @@ function fromBytes(b: Uint8Array): string {
 
 /** A random (version 4) UUID. */
 export function generateUUID(): string {
-  const b = randomBytes(16);
+  const b = globalThis.crypto.getRandomValues(new Uint8Array(16));
   b[6] = (b[6]! & 0x0f) | 0x40;
   b[8] = (b[8]! & 0x3f) | 0x80;
   return fromBytes(b);

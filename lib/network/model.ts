@@ -3,9 +3,8 @@
  * bridge, MAC, domain name, IP ranges with DHCP). Elements outside it are ignored, as
  * libvirt's own parser ignores what it does not know.
  */
-import { randomUUID } from 'node:crypto';
 import { VirError, ErrorCode, ErrorDomain } from '../errors.js';
-import { canonicalUUID } from '../domain/uuid.js';
+import { canonicalUUID, generateUUID } from '../domain/uuid.js';
 import { parseXml, child, childrenNamed, childText, escapeAttr, escapeText, type XmlElement } from '../xml/tree.js';
 
 export interface NetworkIP {
@@ -89,7 +88,7 @@ export function parseNetworkXML(xml: string): NetworkDef {
   const uuidText = childText(root, 'uuid');
   const def: NetworkDef = {
     name,
-    uuid: uuidText ? networkUUID(uuidText, child(root, 'uuid')!.line) : randomUUID(),
+    uuid: uuidText ? networkUUID(uuidText, child(root, 'uuid')!.line) : generateUUID(),
     ips: childrenNamed(root, 'ip').map(parseIP),
   };
   const fwd = child(root, 'forward');

@@ -2,7 +2,8 @@
  * A connection to xenvirt-proxy: sends calls with serials, matches replies, and settles
  * every pending call when the connection ends. Used by the proxy sub-driver.
  */
-import net from 'node:net';
+// node:net loads when a connection is made, not with the module (CLI start-up, issue 15).
+import type { Socket } from 'node:net';
 import { VirError, ErrorCode, ErrorDomain } from '../errors.js';
 import { FrameParser, FrameType, encodeFrame, type Frame } from './protocol.js';
 import { callPayload, decodeError, decodeReply } from './messages.js';
@@ -27,14 +28,14 @@ export interface ProxyClientOptions {
 
 export class ProxyClient {
   readonly path: string;
-  readonly #socket: net.Socket;
+  readonly #socket: Socket;
   readonly #parser = new FrameParser(MAX_REPLY_BYTES);
   readonly #pending = new Map<number, Pending>();
   readonly #timeoutMs: number;
   #serial = 0;
   #closedError: VirError | undefined;
 
-  private constructor(path: string, socket: net.Socket, timeoutMs: number) {
+  private constructor(path: string, socket: Socket, timeoutMs: number) {
     this.path = path;
     this.#socket = socket;
     this.#timeoutMs = timeoutMs;
@@ -43,9 +44,10 @@ export class ProxyClient {
     socket.on('close', () => this.#shutdown(new VirError('xenvirt-proxy closed the connection', { code: ErrorCode.NO_CONNECT, domain: ErrorDomain.PROXY })));
   }
 
-  static connect(path: string, opts: ProxyClientOptions = {}): Promise<ProxyClient> {
+  static async connect(path: string, opts: ProxyClientOptions = {}): Promise<ProxyClient> {
+    const { createConnection } = await import('node:net');
     return new Promise((resolve, reject) => {
-      const socket = net.createConnection(path);
+      const socket = createConnection(path);
       const timer = setTimeout(() => {
         socket.destroy();
         reject(Object.assign(new Error(`no answer within ${opts.connectTimeoutMs ?? 5000} ms`), { code: 'ETIMEDOUT' }));

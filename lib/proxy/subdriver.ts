@@ -4,6 +4,7 @@
  * forwarded; the daemon decides what an unprivileged user may do and answers the rest
  * with VIR_ERR_OPERATION_DENIED, so there is one authority for that rule.
  */
+import { statSync } from 'node:fs';
 import { VirError, ErrorCode, ErrorDomain } from '../errors.js';
 import { FORWARDED_METHODS } from './methods.js';
 import type { SubDriver, SubDriverContext, SubDriverFactory } from '../drivers/xen/subdriver.js';
@@ -33,6 +34,8 @@ export async function openProxy(ctx: Pick<SubDriverContext, 'options' | 'privile
     });
   }
   const path = ctx.options.proxyPath ?? DEFAULT_PROXY_SOCKET;
+  // No socket file, no daemon: said without loading node:net (CLI start-up, issue 15).
+  if (!statSync(path, { throwIfNoEntry: false })) throw howToStart(path, 'ENOENT');
   let client: ProxyClient;
   try {
     client = await ProxyClient.connect(path, opts);

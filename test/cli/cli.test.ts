@@ -1,4 +1,4 @@
-// The CLI end to end, spawned as a user would run it (node bin/xenvirt.js → dist/cli.js;
+// The CLI end to end, spawned as a user would run it (node bin/xenvirt.js → dist/cli.cjs;
 // `npm test` builds dist/ first).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -13,7 +13,8 @@ function xenvirt(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, [bin, ...args], {
     cwd: root,
     encoding: 'utf8',
-    env: { ...process.env, XENVIRT_DEFAULT_URI: '', ...env },
+    // the V8 code cache of the CLI bundle goes to this run's directory, not ~/.cache
+    env: { ...process.env, XENVIRT_DEFAULT_URI: '', XENVIRT_CODE_CACHE_DIR: join(dir, 'code-cache'), ...env },
     timeout: 30_000,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -21,7 +22,7 @@ function xenvirt(args: string[], env: Record<string, string> = {}) {
 
 let dir: string;
 beforeAll(() => {
-  if (!existsSync(join(root, 'dist', 'cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build:ts` (npm test does)');
+  if (!existsSync(join(root, 'dist', 'cli.cjs'))) throw new Error('dist/cli.cjs is missing: run `npm run build:ts` (npm test does)');
   dir = mkdtempSync(join(tmpdir(), 'xenvirt-cli-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

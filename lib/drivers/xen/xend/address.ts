@@ -37,3 +37,13 @@ export function parseXendAddress(text: string | undefined): XendAddress {
 export function describeXendAddress(a: XendAddress): string {
   return a.kind === 'unix' ? a.path : `${a.host}:${a.port}`;
 }
+
+/** No socket file at xend's unix address (the words of http.ts for a request that found none). */
+export function xendSocketMissing(a: XendAddress): VirError {
+  return new VirError(`xend at ${describeXendAddress(a)}: cannot connect (ENOENT): is xend running?`, {
+    code: ErrorCode.HTTP_ERROR,
+    domain: ErrorDomain.XEND,
+    errno: 2,
+    syscall: 'ENOENT',
+  });
+}
