@@ -39,7 +39,6 @@ function reqAttr(el: XmlElement, name: string): string {
   return v;
 }
 
-/** Non-negative decimal integer (or hex when allowHex and 0x-prefixed). */
 interface IntOptions {
   allowHex?: boolean;
   allowNegative?: boolean;
@@ -59,22 +58,58 @@ function allDigits(s: string, from: number, hex: boolean): boolean {
   return true;
 }
 
-function int(text: string, what: string, opts: IntOptions = NO_INT_OPTIONS): number {
+/**
+ * The non-negative decimal integer in text (or hex when allowHex and 0x-prefixed, negative
+ * when allowNegative), or why there is none. Callers name the value only when it fails:
+ * building that label ("port on <graphics> (line 12)") for every integer read was a
+ * measurable part of reading a document (issue 14).
+ */
+function readInt(text: string, opts: IntOptions): number | 'syntax' | 'range' {
   const t = text.trim();
   let n: number;
   // Character scans rather than regexes: integers are the most frequent values read.
   if (opts.allowHex && t.charCodeAt(0) === 48 && t.charCodeAt(1) === 120 && allDigits(t, 2, true)) n = parseInt(t.slice(2), 16);
   else if (allDigits(t, 0, false) || (opts.allowNegative && t.charCodeAt(0) === 45 && allDigits(t, 1, false))) n = Number(t);
-  else throw bad(`invalid ${what} '${text}': expected an integer`);
+  else return 'syntax';
   const max = opts.max ?? Number.MAX_SAFE_INTEGER;
-  if (!Number.isSafeInteger(n) || n > max) throw bad(`${what} '${text}' is out of range`);
+  if (!Number.isSafeInteger(n) || n > max) return 'range';
+  return n;
+}
+
+function intFailure(why: 'syntax' | 'range', text: string, what: string): VirError {
+  return why === 'syntax' ? bad(`invalid ${what} '${text}': expected an integer`) : bad(`${what} '${text}' is out of range`);
+}
+
+function int(text: string, what: string, opts: IntOptions = NO_INT_OPTIONS): number {
+  const n = readInt(text, opts);
+  if (typeof n !== 'number') throw intFailure(n, text, what);
   return n;
 }
 
 function intAttr(el: XmlElement, name: string, opts: IntOptions = NO_INT_OPTIONS): number | undefined {
   const v = attr(el, name);
-  return v === undefined ? undefined : int(v, `${name} on ${where(el)}`, opts);
+  if (v === undefined) return undefined;
+  const n = readInt(v, opts);
+  if (typeof n !== 'number') throw intFailure(n, v, `${name} on ${where(el)}`);
+  return n;
 }
+
+function reqIntAttr(el: XmlElement, name: string, opts: IntOptions): number {
+  reqAttr(el, name);
+  return intAttr(el, name, opts)!;
+}
+
+// Options of the integers read with bounds, built once.
+const PORT: IntOptions = { allowNegative: true, max: 65535 };
+const CHARDEV_PORT: IntOptions = { max: 65535 };
+const VLAN_TAG: IntOptions = { max: 4095 };
+const IP_PREFIX: IntOptions = { max: 128 };
+const PCI_DOMAIN: IntOptions = { allowHex: true, max: 0xffff };
+const PCI_BUS: IntOptions = { allowHex: true, max: 0xff };
+const PCI_SLOT: IntOptions = { allowHex: true, max: 0x1f };
+const PCI_FUNCTION: IntOptions = { allowHex: true, max: 7 };
+const HEX: IntOptions = { allowHex: true };
+const VCPUS: IntOptions = { max: 16384 };
 
 const UNIT_SCALE: Record<string, number> = {
   b: 1, bytes: 1,
@@ -89,10 +124,11 @@ const MAX_KIB = 2 ** 50;
 
 /** A memory size in KiB from an element with an optional unit attribute (default KiB). */
 function memoryKiB(el: XmlElement): number {
-  const unit = (attr(el, 'unit') ?? 'KiB').toLowerCase();
-  const scale = UNIT_SCALE[unit];
-  if (scale === undefined) throw bad(`unknown memory unit '${attr(el, 'unit')}' on ${where(el)}`);
-  const n = int(el.text, `<${el.name}> size`);
+  const unit = attr(el, 'unit');
+  const scale = unit === undefined ? 1024 : UNIT_SCALE[unit.toLowerCase()]; // KiB by default
+  if (scale === undefined) throw bad(`unknown memory unit '${unit}' on ${where(el)}`);
+  const n = readInt(el.text, NO_INT_OPTIONS);
+  if (typeof n !== 'number') throw intFailure(n, el.text, `<${el.name}> size`);
   const kib = Math.ceil((n * scale) / 1024);
   if (!Number.isSafeInteger(kib) || kib > MAX_KIB) throw bad(`<${el.name}> size '${el.text.trim()}' is too large`);
   return kib;
@@ -316,7 +352,7 @@ function parseInterface(el: XmlElement, inactive: boolean): InterfaceDef {
     for (const k of INTERFACE_SOURCE_ATTRS) if (attr(src, k) !== undefined) n.source[k] = attr(src, k);
   }
   const vlan = child(el, 'vlan');
-  if (vlan) n.vlan = { trunk: attr(vlan, 'trunk') === 'yes', tags: childrenNamed(vlan, 'tag').map((t) => int(reqAttr(t, 'id'), `id on ${where(t)}`, { max: 4095 })) };
+  if (vlan) n.vlan = { trunk: attr(vlan, 'trunk') === 'yes', tags: childrenNamed(vlan, 'tag').map((t) => reqIntAttr(t, 'id', VLAN_TAG)) };
   const vp = child(el, 'virtualport');
   if (vp) n.virtualport = reqAttr(vp, 'type');
   const ips = childrenNamed(el, 'ip');
@@ -324,7 +360,7 @@ function parseInterface(el: XmlElement, inactive: boolean): InterfaceDef {
     n.ips = ips.map((ip) => {
       const address = reqAttr(ip, 'address');
       const out: NonNullable<InterfaceDef['ips']>[number] = { address, family: attr(ip, 'family') ?? (address.includes(':') ? 'ipv6' : 'ipv4') };
-      if (attr(ip, 'prefix') !== undefined) out.prefix = intAttr(ip, 'prefix', { max: 128 })!;
+      if (attr(ip, 'prefix') !== undefined) out.prefix = intAttr(ip, 'prefix', IP_PREFIX)!;
       return out;
     });
   }
@@ -363,7 +399,7 @@ function parseChardev(el: XmlElement, inactive: boolean): ChardevDef {
   if (tgt) {
     if (attr(tgt, 'type') !== undefined) c.target.type = attr(tgt, 'type');
     if (attr(tgt, 'name') !== undefined) c.target.name = attr(tgt, 'name');
-    if (attr(tgt, 'port') !== undefined) c.target.port = intAttr(tgt, 'port', { max: 65535 });
+    if (attr(tgt, 'port') !== undefined) c.target.port = intAttr(tgt, 'port', CHARDEV_PORT);
   }
   return c;
 }
@@ -371,9 +407,9 @@ function parseChardev(el: XmlElement, inactive: boolean): ChardevDef {
 function parseGraphics(el: XmlElement): GraphicsDef {
   only(el, GRAPHICS_CHILDREN);
   const g: GraphicsDef = { type: reqAttr(el, 'type'), listens: [] };
-  const port = intAttr(el, 'port', { allowNegative: true, max: 65535 });
+  const port = intAttr(el, 'port', PORT);
   if (port !== undefined) g.port = port;
-  const tls = intAttr(el, 'tlsPort', { allowNegative: true, max: 65535 });
+  const tls = intAttr(el, 'tlsPort', PORT);
   if (tls !== undefined) g.tlsPort = tls;
   const autoport = attr(el, 'autoport');
   if (autoport !== undefined) g.autoport = autoport === 'yes';
@@ -403,16 +439,15 @@ function parseHostdev(el: XmlElement): HostdevDef {
   if (attr(src, 'writeFiltering') !== undefined) h.writeFiltering = attr(src, 'writeFiltering');
   const a = child(src, 'address');
   if (!a) throw bad(`missing <address> in ${where(src)}`);
-  const hexOpts = { allowHex: true };
   if (h.type === 'pci') {
     h.pci = {
-      domain: intAttr(a, 'domain', { ...hexOpts, max: 0xffff }) ?? 0,
-      bus: intAttr(a, 'bus', { ...hexOpts, max: 0xff }) ?? 0,
-      slot: intAttr(a, 'slot', { ...hexOpts, max: 0x1f }) ?? 0,
-      function: intAttr(a, 'function', { ...hexOpts, max: 7 }) ?? 0,
+      domain: intAttr(a, 'domain', PCI_DOMAIN) ?? 0,
+      bus: intAttr(a, 'bus', PCI_BUS) ?? 0,
+      slot: intAttr(a, 'slot', PCI_SLOT) ?? 0,
+      function: intAttr(a, 'function', PCI_FUNCTION) ?? 0,
     };
   } else if (h.type === 'usb') {
-    h.usb = { bus: intAttr(a, 'bus', hexOpts) ?? 0, device: intAttr(a, 'device', hexOpts) ?? 0 };
+    h.usb = { bus: intAttr(a, 'bus', HEX) ?? 0, device: intAttr(a, 'device', HEX) ?? 0 };
   } else throw bad(`unsupported hostdev type '${h.type}' (line ${el.line})`);
   return h;
 }
@@ -587,9 +622,9 @@ export function domainFromTree(root: XmlElement, opts: { inactive?: boolean } = 
   }
   const vcpuEl = top.vcpu;
   if (vcpuEl) {
-    def.vcpus = int(vcpuEl.text, '<vcpu> count', { max: 16384 });
+    def.vcpus = int(vcpuEl.text, '<vcpu> count', VCPUS);
     if (def.vcpus === 0) throw bad('<vcpu> count must be at least 1');
-    const cur = intAttr(vcpuEl, 'current', { max: 16384 });
+    const cur = intAttr(vcpuEl, 'current', VCPUS);
     if (cur !== undefined) {
       if (cur === 0 || cur > def.vcpus) throw bad(`<vcpu current='${cur}'> must be between 1 and ${def.vcpus}`);
       if (cur !== def.vcpus) def.vcpuCurrent = cur;
