@@ -167,7 +167,7 @@ export function confGet(entries: ConfEntry[], name: string): ConfValue | undefin
   return undefined;
 }
 
-/** True when s holds none of '"', '\\', newline, carriage return (a scan: cheaper than a regex here). */
+/** True when s holds none of '"', '\\', newline, carriage return. */
 function isPlainString(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

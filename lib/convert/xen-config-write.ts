@@ -48,7 +48,7 @@ function xlDiskSpec(d: DiskDef): string {
   return parts.join(',');
 }
 
-/** True when v holds none of ',', '=', newline, carriage return (a scan: cheaper than a regex here). */
+/** True when v holds none of ',', '=', newline, carriage return. */
 function isPlainValue(v: string): boolean {
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
