@@ -57,12 +57,20 @@ function saxesParseBare(text: string): void {
 /**
  * Docs/s of `fn` and of `ref` over `docs`, per pass. The two are interleaved document by
  * document, so load from anything else on the machine hits both alike; `ratios` holds the
- * per-pass fn/ref throughput ratio, whose median is the reported ratio.
+ * per-pass fn/ref throughput ratio. `bestRatio` compares the two from each document's
+ * fastest run of each over all passes (sum over documents of ref's best / fn's best).
+ * The best run is the one no other process interrupted: on a shared 2-core machine a pass
+ * sum picks up preemptions of milliseconds, and more of them in the longer of the two
+ * operations, so the per-pass median moved from 0.36 to 0.48 between identical runs while
+ * the best-run ratio stayed within a few hundredths (issue 14). It is the reported ratio;
+ * the per-pass median stays in the row's note.
  */
-function measure<T>(docs: T[], fn: (d: T) => unknown, ref: (d: T) => unknown, passes: number): { a: number[]; b: number[]; ratios: number[] } {
+function measure<T>(docs: T[], fn: (d: T) => unknown, ref: (d: T) => unknown, passes: number): { a: number[]; b: number[]; ratios: number[]; bestRatio: number } {
   const a: number[] = [];
   const b: number[] = [];
   const ratios: number[] = [];
+  const bestA = docs.map(() => Infinity);
+  const bestB = docs.map(() => Infinity);
   for (let i = 0; i < 5; i++) {
     for (const d of docs) {
       fn(d);
@@ -72,7 +80,8 @@ function measure<T>(docs: T[], fn: (d: T) => unknown, ref: (d: T) => unknown, pa
   for (let i = 0; i < passes; i++) {
     let ta = 0n;
     let tb = 0n;
-    for (const d of docs) {
+    for (let k = 0; k < docs.length; k++) {
+      const d = docs[k]!;
       const t0 = process.hrtime.bigint();
       fn(d);
       const t1 = process.hrtime.bigint();
@@ -80,6 +89,8 @@ function measure<T>(docs: T[], fn: (d: T) => unknown, ref: (d: T) => unknown, pa
       const t2 = process.hrtime.bigint();
       ta += t1 - t0;
       tb += t2 - t1;
+      bestA[k] = Math.min(bestA[k]!, Number(t1 - t0));
+      bestB[k] = Math.min(bestB[k]!, Number(t2 - t1));
     }
     const ra = docs.length / (Number(ta) / 1e9);
     const rb = docs.length / (Number(tb) / 1e9);
@@ -87,8 +98,11 @@ function measure<T>(docs: T[], fn: (d: T) => unknown, ref: (d: T) => unknown, pa
     b.push(rb);
     ratios.push(ra / rb);
   }
-  return { a, b, ratios };
+  const sum = (xs: number[]) => xs.reduce((x, y) => x + y, 0);
+  return { a, b, ratios, bestRatio: sum(bestB) / sum(bestA) };
 }
+
+const passNote = (m: { ratios: number[] }) => `median of per-pass ratios ${median(m.ratios).toFixed(2)} (load-sensitive)`;
 
 const median = (xs: number[]) => stats(xs, '').median;
 
@@ -108,9 +122,10 @@ const convertCase: BenchCase = {
       name: `native -> domain XML (${mix.native.length} docs: ${mix.source})`,
       xenvirt: fa,
       reference: { ...fb, label: 'saxes parse (elements, attributes, text) of the same XML' },
-      ratio: median(from.ratios),
+      ratio: from.bestRatio,
       better: 'higher',
       goal: '>= 0.5 (conversion <= 2x parse)',
+      note: passNote(from),
     });
     const to = measure(mix.xml, (d) => xmlToNative(d.fmt, d.text), (d) => saxesParse(d.text), 60);
     const ta = stats(to.a, 'docs/s');
@@ -120,9 +135,10 @@ const convertCase: BenchCase = {
       name: `domain XML -> native (${mix.xml.length} docs: ${mix.source})`,
       xenvirt: ta,
       reference: { ...tb, label: 'saxes parse (elements, attributes, text) of the same XML' },
-      ratio: median(to.ratios),
+      ratio: to.bestRatio,
       better: 'higher',
       goal: '>= 0.5 (conversion <= 2x parse)',
+      note: passNote(to),
     });
     if (process.env['CONVERT_BENCH_BARE'] === '1') {
       const bf = measure(idx, (i) => xmlFromNative(mix.native[i]!.fmt, mix.native[i]!.text), (i) => saxesParseBare(produced[i]!), 60);
@@ -130,9 +146,11 @@ const convertCase: BenchCase = {
       for (const [name, m] of [['native -> domain XML', bf], ['domain XML -> native', bt]] as const) {
         const a = stats(m.a, 'docs/s');
         const b = stats(m.b, 'docs/s');
-        rows.push({ suite: 'convert', name: `${name} vs listener-less parse`, xenvirt: a, reference: { ...b, label: 'saxes parse, no listeners' }, ratio: median(m.ratios), better: 'higher' });
+        rows.push({ suite: 'convert', name: `${name} vs listener-less parse`, xenvirt: a, reference: { ...b, label: 'saxes parse, no listeners' }, ratio: m.bestRatio, better: 'higher', note: passNote(m) });
       }
     }
+    // The table shows the best-run ratio; the per-pass medians go with it for comparison.
+    for (const r of rows) console.error(`bench: convert ${r.name}: best-run ratio ${r.ratio.toFixed(2)}, ${r.note}`);
     return rows;
   },
 };

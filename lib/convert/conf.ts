@@ -167,10 +167,17 @@ export function confGet(entries: ConfEntry[], name: string): ConfValue | undefin
   return undefined;
 }
 
-const PLAIN_STRING = /^[^"\\\n\r]*$/;
+/** True when s holds none of '"', '\\', newline, carriage return. */
+function isPlainString(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 34 || c === 92 || c === 10 || c === 13) return false;
+  }
+  return true;
+}
 
 function formatString(s: string, tripleQuotes: boolean): string {
-  if (PLAIN_STRING.test(s)) return `"${s}"`;
+  if (isPlainString(s)) return `"${s}"`;
   // Raw triple quotes keep a '"' readable exactly as libvirt writes it; everything else
   // goes in "…" with the two characters that could end or bend the string escaped.
   if (tripleQuotes && s.includes('"') && !s.includes('"""') && !s.endsWith('"') && !/[\\\n\r]/.test(s)) return `"""${s}"""`;
@@ -182,13 +189,17 @@ export interface FormatConfOptions {
   tripleQuotes?: boolean;
 }
 
-export function formatConfValue(v: ConfValue, opts: FormatConfOptions = {}): string {
+const DEFAULT_FORMAT: FormatConfOptions = {};
+
+export function formatConfValue(v: ConfValue, opts: FormatConfOptions = DEFAULT_FORMAT): string {
   if (typeof v === 'number') {
     if (!Number.isSafeInteger(v)) throw new VirError(`cannot write non-integer config value ${v}`, { code: ErrorCode.INTERNAL_ERROR, domain: ErrorDomain.CONF });
     return String(v);
   }
   if (typeof v === 'string') return formatString(v, opts.tripleQuotes ?? true);
-  return '[ ' + v.map((x) => formatConfValue(x, opts)).join(', ') + ' ]';
+  let list = '[ ';
+  for (let i = 0; i < v.length; i++) list += (i ? ', ' : '') + formatConfValue(v[i]!, opts);
+  return list + ' ]';
 }
 
 // Setting names are a small fixed vocabulary: check each spelling once, not on every write
@@ -201,7 +212,7 @@ function checkName(name: string): boolean {
 }
 
 /** Write settings one per line, `name = value`, as libvirt writes xm/xl files. */
-export function formatConf(entries: ConfEntry[], opts: FormatConfOptions = {}): string {
+export function formatConf(entries: ConfEntry[], opts: FormatConfOptions = DEFAULT_FORMAT): string {
   let s = '';
   for (const e of entries) {
     if (!CHECKED_NAMES.has(e.name) && !checkName(e.name)) throw new VirError(`invalid config setting name '${e.name}'`, { code: ErrorCode.INTERNAL_ERROR, domain: ErrorDomain.CONF });

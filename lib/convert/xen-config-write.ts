@@ -4,7 +4,7 @@
  */
 import { VirError, ErrorCode, ErrorDomain } from '../errors.js';
 import type { ChardevDef, DiskDef, DomainDef, GraphicsDef, InterfaceDef } from '../domain/index.js';
-import { formatConf, type ConfEntry, type ConfValue } from './conf.js';
+import { formatConfValue, type ConfValue, type FormatConfOptions } from './conf.js';
 import { bootToLetters, formatChardevSpec, vncDisplay } from './xen-common.js';
 import { HVMLOADER, unsupported, type ConfigOptions, type Flavor } from './xen-config.js';
 
@@ -48,9 +48,18 @@ function xlDiskSpec(d: DiskDef): string {
   return parts.join(',');
 }
 
+/** True when v holds none of ',', '=', newline, carriage return. */
+function isPlainValue(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 44 || c === 61 || c === 10 || c === 13) return false;
+  }
+  return true;
+}
+
 /** Values that end up inside "k=v,k=v" strings must not bring their own separators. */
 function plain(v: string, what: string, flavor: Flavor): string {
-  if (/[,=\n\r]/.test(v)) throw unsupported(flavor, `${what} '${v}' cannot contain ',', '=' or a newline in a ${flavor} config`);
+  if (!isPlainValue(v)) throw unsupported(flavor, `${what} '${v}' cannot contain ',', '=' or a newline in a ${flavor} config`);
   return v;
 }
 
@@ -96,6 +105,10 @@ function chardevSetting(list: ChardevDef[], flavor: Flavor): ConfValue {
   return slots;
 }
 
+// virConf (xm) writes a string holding '"' as """…"""; xl's parser has no such syntax.
+const XM_FORMAT: FormatConfOptions = { tripleQuotes: true };
+const XL_FORMAT: FormatConfOptions = { tripleQuotes: false };
+
 export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptions = {}): string {
   const version = flavor === 'xm' ? (opts.xendConfigVersion ?? 4) : 4;
   const hvm = def.os.type === 'hvm';
@@ -107,8 +120,20 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
   if (!hvm && !pvh && !def.os.kernel && !def.bootloader) {
     throw new VirError('a paravirtualized guest needs a <kernel> or a <bootloader>', { code: ErrorCode.NO_KERNEL, domain: flavor === 'xl' ? ErrorDomain.XENXL : ErrorDomain.XENXM });
   }
-  const e: ConfEntry[] = [];
-  const set = (name: string, value: ConfValue) => e.push({ name, value });
+  // Each setting is written as it is decided (the names are this file's literals, all valid).
+  // A value that cannot be written is reported after every other check, as when the
+  // settings were collected first and written at the end.
+  const fmt = flavor === 'xm' ? XM_FORMAT : XL_FORMAT;
+  let out = '';
+  let unwritable: unknown;
+  const set = (name: string, value: ConfValue) => {
+    if (unwritable !== undefined) return;
+    try {
+      out += `${name} = ${formatConfValue(value, fmt)}\n`;
+    } catch (err) {
+      unwritable = err;
+    }
+  };
   const dv = def.devices;
   set('name', def.name);
   set('uuid', def.uuid);
@@ -158,8 +183,7 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
   set('on_poweroff', def.onPoweroff);
   set('on_reboot', def.onReboot);
   set('on_crash', def.onCrash);
-  if (flavor === 'xl' && !hvm) set('type', pvh ? 'pvh' : 'pv');
-  if (flavor === 'xl' && !hvm && !pvh) e.pop(); // 'pv' is xl's default: only pvh needs saying
+  if (flavor === 'xl' && pvh) set('type', 'pvh'); // 'pv' is xl's default: only pvh needs saying
 
   // xend before 3.1.0 (config versions 1-3) reads device_model; later xm and xl the override.
   if (hvm && dv.emulator) set(flavor === 'xm' && version < 4 ? 'device_model' : 'device_model_override', dv.emulator);
@@ -343,5 +367,6 @@ export function domainToConfig(def: DomainDef, flavor: Flavor, opts: ConfigOptio
     }
     if (def.emulatorArgs && def.emulatorArgs.length) set('device_model_args', def.emulatorArgs);
   }
-  return formatConf(e, { tripleQuotes: flavor === 'xm' });
+  if (unwritable !== undefined) throw unwritable;
+  return out;
 }

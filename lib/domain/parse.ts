@@ -39,22 +39,77 @@ function reqAttr(el: XmlElement, name: string): string {
   return v;
 }
 
-/** Non-negative decimal integer (or hex when allowHex and 0x-prefixed). */
-function int(text: string, what: string, opts: { allowHex?: boolean; allowNegative?: boolean; max?: number } = {}): number {
+interface IntOptions {
+  allowHex?: boolean;
+  allowNegative?: boolean;
+  max?: number;
+}
+const NO_INT_OPTIONS: IntOptions = {};
+
+/** True when s[from…] is one or more characters, each a decimal digit (or hex digit when hex). */
+function allDigits(s: string, from: number, hex: boolean): boolean {
+  if (from >= s.length) return false;
+  for (let i = from; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) continue;
+    if (hex && ((c >= 97 && c <= 102) || (c >= 65 && c <= 70))) continue;
+    return false;
+  }
+  return true;
+}
+
+/**
+ * The non-negative decimal integer in text (or hex when allowHex and 0x-prefixed, negative
+ * when allowNegative), or why there is none. Callers name the value only when it fails:
+ * building that label ("port on <graphics> (line 12)") for every integer read was a
+ * measurable part of reading a document (issue 14).
+ */
+function readInt(text: string, opts: IntOptions): number | 'syntax' | 'range' {
   const t = text.trim();
   let n: number;
-  if (opts.allowHex && /^0x[0-9a-fA-F]+$/.test(t)) n = parseInt(t.slice(2), 16);
-  else if (/^[0-9]+$/.test(t) || (opts.allowNegative && /^-[0-9]+$/.test(t))) n = Number(t);
-  else throw bad(`invalid ${what} '${text}': expected an integer`);
+  // Character scans rather than regexes: integers are the most frequent values read.
+  if (opts.allowHex && t.charCodeAt(0) === 48 && t.charCodeAt(1) === 120 && allDigits(t, 2, true)) n = parseInt(t.slice(2), 16);
+  else if (allDigits(t, 0, false) || (opts.allowNegative && t.charCodeAt(0) === 45 && allDigits(t, 1, false))) n = Number(t);
+  else return 'syntax';
   const max = opts.max ?? Number.MAX_SAFE_INTEGER;
-  if (!Number.isSafeInteger(n) || n > max) throw bad(`${what} '${text}' is out of range`);
+  if (!Number.isSafeInteger(n) || n > max) return 'range';
   return n;
 }
 
-function intAttr(el: XmlElement, name: string, opts: { allowHex?: boolean; allowNegative?: boolean; max?: number } = {}): number | undefined {
-  const v = attr(el, name);
-  return v === undefined ? undefined : int(v, `${name} on ${where(el)}`, opts);
+function intFailure(why: 'syntax' | 'range', text: string, what: string): VirError {
+  return why === 'syntax' ? bad(`invalid ${what} '${text}': expected an integer`) : bad(`${what} '${text}' is out of range`);
 }
+
+function int(text: string, what: string, opts: IntOptions = NO_INT_OPTIONS): number {
+  const n = readInt(text, opts);
+  if (typeof n !== 'number') throw intFailure(n, text, what);
+  return n;
+}
+
+function intAttr(el: XmlElement, name: string, opts: IntOptions = NO_INT_OPTIONS): number | undefined {
+  const v = attr(el, name);
+  if (v === undefined) return undefined;
+  const n = readInt(v, opts);
+  if (typeof n !== 'number') throw intFailure(n, v, `${name} on ${where(el)}`);
+  return n;
+}
+
+function reqIntAttr(el: XmlElement, name: string, opts: IntOptions): number {
+  reqAttr(el, name);
+  return intAttr(el, name, opts)!;
+}
+
+// Options of the integers read with bounds, built once.
+const PORT: IntOptions = { allowNegative: true, max: 65535 };
+const CHARDEV_PORT: IntOptions = { max: 65535 };
+const VLAN_TAG: IntOptions = { max: 4095 };
+const IP_PREFIX: IntOptions = { max: 128 };
+const PCI_DOMAIN: IntOptions = { allowHex: true, max: 0xffff };
+const PCI_BUS: IntOptions = { allowHex: true, max: 0xff };
+const PCI_SLOT: IntOptions = { allowHex: true, max: 0x1f };
+const PCI_FUNCTION: IntOptions = { allowHex: true, max: 7 };
+const HEX: IntOptions = { allowHex: true };
+const VCPUS: IntOptions = { max: 16384 };
 
 const UNIT_SCALE: Record<string, number> = {
   b: 1, bytes: 1,
@@ -69,10 +124,11 @@ const MAX_KIB = 2 ** 50;
 
 /** A memory size in KiB from an element with an optional unit attribute (default KiB). */
 function memoryKiB(el: XmlElement): number {
-  const unit = (attr(el, 'unit') ?? 'KiB').toLowerCase();
-  const scale = UNIT_SCALE[unit];
-  if (scale === undefined) throw bad(`unknown memory unit '${attr(el, 'unit')}' on ${where(el)}`);
-  const n = int(el.text, `<${el.name}> size`);
+  const unit = attr(el, 'unit');
+  const scale = unit === undefined ? 1024 : UNIT_SCALE[unit.toLowerCase()]; // KiB by default
+  if (scale === undefined) throw bad(`unknown memory unit '${unit}' on ${where(el)}`);
+  const n = readInt(el.text, NO_INT_OPTIONS);
+  if (typeof n !== 'number') throw intFailure(n, el.text, `<${el.name}> size`);
   const kib = Math.ceil((n * scale) / 1024);
   if (!Number.isSafeInteger(kib) || kib > MAX_KIB) throw bad(`<${el.name}> size '${el.text.trim()}' is too large`);
   return kib;
@@ -101,6 +157,14 @@ function only(el: XmlElement, allowed: Set<string>): void {
   }
 }
 
+// Attribute and child names read in a loop, hoisted so a parse does not build the lists again.
+const LOADER_ATTRS = ['readonly', 'type', 'format'] as const;
+const OS_TEXTS = ['kernel', 'initrd', 'cmdline'] as const;
+const INTERFACE_SOURCE_ATTRS = ['bridge', 'network', 'dev'] as const;
+const CHARDEV_SOURCE_ATTRS = ['mode', 'path', 'host', 'service'] as const;
+const GRAPHICS_ATTRS = ['listen', 'keymap', 'passwd', 'display', 'xauth'] as const;
+const CONTROLLER_INTS = ['ports', 'maxGrantFrames', 'maxEventChannels'] as const;
+
 function parseOS(el: XmlElement): DomainOS {
   only(el, OS_CHILDREN);
   const t = child(el, 'type');
@@ -111,12 +175,12 @@ function parseOS(el: XmlElement): DomainOS {
   const loader = child(el, 'loader');
   if (loader) {
     os.loader = { path: loader.text.trim() };
-    for (const k of ['readonly', 'type', 'format'] as const) {
+    for (const k of LOADER_ATTRS) {
       const v = attr(loader, k);
       if (v !== undefined) os.loader[k] = v;
     }
   }
-  for (const k of ['kernel', 'initrd', 'cmdline'] as const) {
+  for (const k of OS_TEXTS) {
     const c = child(el, k);
     if (c) os[k] = c.text;
   }
@@ -131,7 +195,8 @@ function parseFeatures(el: XmlElement): DomainFeatures {
   const f: DomainFeatures = { switches: new Map() };
   for (const c of el.children) {
     // Only plain on/off switches are modelled; anything richer must not be flattened silently.
-    if (c.name !== 'xen' && (c.children.length > 0 || [...c.attrs.keys()].some((k) => k !== 'state'))) {
+    // Attribute names are unique (the XML parser refuses duplicates): any but 'state' shows in the count.
+    if (c.name !== 'xen' && (c.children.length > 0 || c.attrs.size > (c.attrs.has('state') ? 1 : 0))) {
       throw bad(`unsupported feature <${c.name}> with settings (line ${c.line})`);
     }
     if (c.name === 'xen') {
@@ -284,10 +349,10 @@ function parseInterface(el: XmlElement, inactive: boolean): InterfaceDef {
   const src = child(el, 'source');
   if (src) {
     n.source = {};
-    for (const k of ['bridge', 'network', 'dev'] as const) if (attr(src, k) !== undefined) n.source[k] = attr(src, k);
+    for (const k of INTERFACE_SOURCE_ATTRS) if (attr(src, k) !== undefined) n.source[k] = attr(src, k);
   }
   const vlan = child(el, 'vlan');
-  if (vlan) n.vlan = { trunk: attr(vlan, 'trunk') === 'yes', tags: childrenNamed(vlan, 'tag').map((t) => int(reqAttr(t, 'id'), `id on ${where(t)}`, { max: 4095 })) };
+  if (vlan) n.vlan = { trunk: attr(vlan, 'trunk') === 'yes', tags: childrenNamed(vlan, 'tag').map((t) => reqIntAttr(t, 'id', VLAN_TAG)) };
   const vp = child(el, 'virtualport');
   if (vp) n.virtualport = reqAttr(vp, 'type');
   const ips = childrenNamed(el, 'ip');
@@ -295,7 +360,7 @@ function parseInterface(el: XmlElement, inactive: boolean): InterfaceDef {
     n.ips = ips.map((ip) => {
       const address = reqAttr(ip, 'address');
       const out: NonNullable<InterfaceDef['ips']>[number] = { address, family: attr(ip, 'family') ?? (address.includes(':') ? 'ipv6' : 'ipv4') };
-      if (attr(ip, 'prefix') !== undefined) out.prefix = intAttr(ip, 'prefix', { max: 128 })!;
+      if (attr(ip, 'prefix') !== undefined) out.prefix = intAttr(ip, 'prefix', IP_PREFIX)!;
       return out;
     });
   }
@@ -324,7 +389,7 @@ function parseChardev(el: XmlElement, inactive: boolean): ChardevDef {
   if (!inactive && attr(el, 'tty') !== undefined && c.type === 'pty') c.tty = attr(el, 'tty');
   for (const s of childrenNamed(el, 'source')) {
     const src: ChardevDef['sources'][number] = {};
-    for (const k of ['mode', 'path', 'host', 'service'] as const) if (attr(s, k) !== undefined) src[k] = attr(s, k);
+    for (const k of CHARDEV_SOURCE_ATTRS) if (attr(s, k) !== undefined) src[k] = attr(s, k);
     if (c.type === 'pty' && inactive) continue; // a pty path is assigned when the guest runs
     c.sources.push(src);
   }
@@ -334,7 +399,7 @@ function parseChardev(el: XmlElement, inactive: boolean): ChardevDef {
   if (tgt) {
     if (attr(tgt, 'type') !== undefined) c.target.type = attr(tgt, 'type');
     if (attr(tgt, 'name') !== undefined) c.target.name = attr(tgt, 'name');
-    if (attr(tgt, 'port') !== undefined) c.target.port = intAttr(tgt, 'port', { max: 65535 });
+    if (attr(tgt, 'port') !== undefined) c.target.port = intAttr(tgt, 'port', CHARDEV_PORT);
   }
   return c;
 }
@@ -342,14 +407,14 @@ function parseChardev(el: XmlElement, inactive: boolean): ChardevDef {
 function parseGraphics(el: XmlElement): GraphicsDef {
   only(el, GRAPHICS_CHILDREN);
   const g: GraphicsDef = { type: reqAttr(el, 'type'), listens: [] };
-  const port = intAttr(el, 'port', { allowNegative: true, max: 65535 });
+  const port = intAttr(el, 'port', PORT);
   if (port !== undefined) g.port = port;
-  const tls = intAttr(el, 'tlsPort', { allowNegative: true, max: 65535 });
+  const tls = intAttr(el, 'tlsPort', PORT);
   if (tls !== undefined) g.tlsPort = tls;
   const autoport = attr(el, 'autoport');
   if (autoport !== undefined) g.autoport = autoport === 'yes';
   if (port === -1 && g.type !== 'sdl') g.autoport = true; // port -1 has always meant "pick one"
-  for (const k of ['listen', 'keymap', 'passwd', 'display', 'xauth'] as const) if (attr(el, k) !== undefined) g[k] = attr(el, k);
+  for (const k of GRAPHICS_ATTRS) if (attr(el, k) !== undefined) g[k] = attr(el, k);
   if (attr(el, 'fullscreen') !== undefined) g.fullscreen = attr(el, 'fullscreen') === 'yes';
   for (const l of childrenNamed(el, 'listen')) {
     const li: GraphicsDef['listens'][number] = { type: attr(l, 'type') ?? 'address' };
@@ -374,16 +439,15 @@ function parseHostdev(el: XmlElement): HostdevDef {
   if (attr(src, 'writeFiltering') !== undefined) h.writeFiltering = attr(src, 'writeFiltering');
   const a = child(src, 'address');
   if (!a) throw bad(`missing <address> in ${where(src)}`);
-  const hexOpts = { allowHex: true };
   if (h.type === 'pci') {
     h.pci = {
-      domain: intAttr(a, 'domain', { ...hexOpts, max: 0xffff }) ?? 0,
-      bus: intAttr(a, 'bus', { ...hexOpts, max: 0xff }) ?? 0,
-      slot: intAttr(a, 'slot', { ...hexOpts, max: 0x1f }) ?? 0,
-      function: intAttr(a, 'function', { ...hexOpts, max: 7 }) ?? 0,
+      domain: intAttr(a, 'domain', PCI_DOMAIN) ?? 0,
+      bus: intAttr(a, 'bus', PCI_BUS) ?? 0,
+      slot: intAttr(a, 'slot', PCI_SLOT) ?? 0,
+      function: intAttr(a, 'function', PCI_FUNCTION) ?? 0,
     };
   } else if (h.type === 'usb') {
-    h.usb = { bus: intAttr(a, 'bus', hexOpts) ?? 0, device: intAttr(a, 'device', hexOpts) ?? 0 };
+    h.usb = { bus: intAttr(a, 'bus', HEX) ?? 0, device: intAttr(a, 'device', HEX) ?? 0 };
   } else throw bad(`unsupported hostdev type '${h.type}' (line ${el.line})`);
   return h;
 }
@@ -398,7 +462,7 @@ function parseDevices(el: XmlElement | undefined, inactive: boolean): DomainDef[
       case 'controller': {
         const ctl: DomainDef['devices']['controllers'][number] = { type: reqAttr(c, 'type'), index: intAttr(c, 'index') ?? 0 };
         if (attr(c, 'model') !== undefined) ctl.model = attr(c, 'model');
-        for (const k of ['ports', 'maxGrantFrames', 'maxEventChannels'] as const) {
+        for (const k of CONTROLLER_INTS) {
           const v = intAttr(c, k);
           if (v !== undefined) ctl[k] = v;
         }
@@ -438,10 +502,58 @@ function parseDevices(el: XmlElement | undefined, inactive: boolean): DomainDef[
   return dv;
 }
 
-const TOP_LEVEL = new Set([
-  'name', 'uuid', 'title', 'description', 'memory', 'currentMemory', 'vcpu', 'bootloader', 'bootloader_args',
-  'cputune', 'os', 'features', 'cpu', 'clock', 'on_poweroff', 'on_reboot', 'on_crash', 'devices', 'xen:commandline',
-]);
+/**
+ * The first child of each name <domain> may hold, found in one pass over its children that
+ * also refuses any other element (a lookup per name rescanned the children each time).
+ */
+class TopLevel {
+  name: XmlElement | undefined = undefined;
+  uuid: XmlElement | undefined = undefined;
+  title: XmlElement | undefined = undefined;
+  description: XmlElement | undefined = undefined;
+  memory: XmlElement | undefined = undefined;
+  currentMemory: XmlElement | undefined = undefined;
+  vcpu: XmlElement | undefined = undefined;
+  bootloader: XmlElement | undefined = undefined;
+  bootloaderArgs: XmlElement | undefined = undefined;
+  cputune: XmlElement | undefined = undefined;
+  os: XmlElement | undefined = undefined;
+  features: XmlElement | undefined = undefined;
+  cpu: XmlElement | undefined = undefined;
+  clock: XmlElement | undefined = undefined;
+  onPoweroff: XmlElement | undefined = undefined;
+  onReboot: XmlElement | undefined = undefined;
+  onCrash: XmlElement | undefined = undefined;
+  devices: XmlElement | undefined = undefined;
+  commandline: XmlElement | undefined = undefined;
+
+  constructor(root: XmlElement) {
+    for (const c of root.children) {
+      switch (c.name) {
+        case 'name': this.name ??= c; break;
+        case 'uuid': this.uuid ??= c; break;
+        case 'title': this.title ??= c; break;
+        case 'description': this.description ??= c; break;
+        case 'memory': this.memory ??= c; break;
+        case 'currentMemory': this.currentMemory ??= c; break;
+        case 'vcpu': this.vcpu ??= c; break;
+        case 'bootloader': this.bootloader ??= c; break;
+        case 'bootloader_args': this.bootloaderArgs ??= c; break;
+        case 'cputune': this.cputune ??= c; break;
+        case 'os': this.os ??= c; break;
+        case 'features': this.features ??= c; break;
+        case 'cpu': this.cpu ??= c; break;
+        case 'clock': this.clock ??= c; break;
+        case 'on_poweroff': this.onPoweroff ??= c; break;
+        case 'on_reboot': this.onReboot ??= c; break;
+        case 'on_crash': this.onCrash ??= c; break;
+        case 'devices': this.devices ??= c; break;
+        case 'xen:commandline': this.commandline ??= c; break;
+        default: throw bad(`unsupported element <${c.name}> in domain XML (line ${c.line})`);
+      }
+    }
+  }
+}
 
 /** Parse domain XML into the model. A missing uuid gets a fresh random one. */
 export function parseDomainXML(xml: string, opts: { inactive?: boolean } = {}): DomainDef {
@@ -454,14 +566,14 @@ export function domainFromTree(root: XmlElement, opts: { inactive?: boolean } = 
   if (root.name !== 'domain') throw bad(`expected root element <domain>, found <${root.name}>`);
   const type = attr(root, 'type');
   if (!type) throw bad("missing domain type attribute <domain type='…'>");
-  for (const c of root.children) if (!TOP_LEVEL.has(c.name)) throw bad(`unsupported element <${c.name}> in domain XML (line ${c.line})`);
+  const top = new TopLevel(root);
 
-  const nameEl = child(root, 'name');
+  const nameEl = top.name;
   const name = nameEl?.text.trim();
   if (!name) throw bad('missing <name> in domain XML');
   if (name.includes('/')) throw bad(`domain name '${name}' must not contain '/'`);
 
-  const uuidEl = child(root, 'uuid');
+  const uuidEl = top.uuid;
   let uuid: string;
   if (uuidEl) {
     const u = canonicalUUID(uuidEl.text);
@@ -469,16 +581,16 @@ export function domainFromTree(root: XmlElement, opts: { inactive?: boolean } = 
     uuid = u;
   } else uuid = generateUUID();
 
-  const memEl = child(root, 'memory');
+  const memEl = top.memory;
   if (!memEl) throw bad('missing <memory> in domain XML');
   const memory = memoryKiB(memEl);
-  const curEl = child(root, 'currentMemory');
+  const curEl = top.currentMemory;
   let currentMemory = curEl ? memoryKiB(curEl) : memory;
   if (currentMemory > memory) currentMemory = memory;
 
-  const osEl = child(root, 'os');
+  const osEl = top.os;
   // A Xen guest defined by its bootloader alone needs no <os>: it is paravirtualised.
-  if (!osEl && !(type === 'xen' && child(root, 'bootloader'))) throw bad('missing <os> in domain XML');
+  if (!osEl && !(type === 'xen' && top.bootloader)) throw bad('missing <os> in domain XML');
 
   const def: DomainDef = {
     type,
@@ -488,55 +600,48 @@ export function domainFromTree(root: XmlElement, opts: { inactive?: boolean } = 
     currentMemory,
     vcpus: 1,
     os: osEl ? parseOS(osEl) : { type: 'linux' },
-    clock: parseClock(child(root, 'clock')),
-    onPoweroff: childTextOr(root, 'on_poweroff', 'destroy'),
-    onReboot: childTextOr(root, 'on_reboot', 'restart'),
-    onCrash: childTextOr(root, 'on_crash', 'destroy'),
-    devices: parseDevices(child(root, 'devices'), inactive),
+    clock: parseClock(top.clock),
+    onPoweroff: top.onPoweroff ? top.onPoweroff.text.trim() : 'destroy',
+    onReboot: top.onReboot ? top.onReboot.text.trim() : 'restart',
+    onCrash: top.onCrash ? top.onCrash.text.trim() : 'destroy',
+    devices: parseDevices(top.devices, inactive),
   };
   const idAttr = attr(root, 'id');
   if (!inactive && idAttr !== undefined) {
     const id = int(idAttr, 'domain id', { allowNegative: true, max: 0x7fffffff });
     if (id >= 0) def.id = id;
   }
-  for (const k of ['title', 'description'] as const) {
-    const c = child(root, k);
-    if (c) def[k] = c.text;
-  }
-  const tune = child(root, 'cputune');
+  if (top.title) def.title = top.title.text;
+  if (top.description) def.description = top.description.text;
+  const tune = top.cputune;
   if (tune) {
     only(tune, CPUTUNE_CHILDREN);
     const shares = child(tune, 'shares');
     def.cputune = {};
     if (shares) def.cputune.shares = int(shares.text, '<cputune><shares>', { max: 262144 });
   }
-  const vcpuEl = child(root, 'vcpu');
+  const vcpuEl = top.vcpu;
   if (vcpuEl) {
-    def.vcpus = int(vcpuEl.text, '<vcpu> count', { max: 16384 });
+    def.vcpus = int(vcpuEl.text, '<vcpu> count', VCPUS);
     if (def.vcpus === 0) throw bad('<vcpu> count must be at least 1');
-    const cur = intAttr(vcpuEl, 'current', { max: 16384 });
+    const cur = intAttr(vcpuEl, 'current', VCPUS);
     if (cur !== undefined) {
       if (cur === 0 || cur > def.vcpus) throw bad(`<vcpu current='${cur}'> must be between 1 and ${def.vcpus}`);
       if (cur !== def.vcpus) def.vcpuCurrent = cur;
     }
     if (attr(vcpuEl, 'cpuset') !== undefined) def.cpuset = attr(vcpuEl, 'cpuset');
   }
-  const bl = child(root, 'bootloader');
+  const bl = top.bootloader;
   if (bl) def.bootloader = bl.text.trim();
-  const bla = child(root, 'bootloader_args');
+  const bla = top.bootloaderArgs;
   if (bla) def.bootloaderArgs = bla.text;
-  const feat = child(root, 'features');
+  const feat = top.features;
   if (feat) def.features = parseFeatures(feat);
-  const cpu = child(root, 'cpu');
+  const cpu = top.cpu;
   if (cpu) def.cpu = parseCPU(cpu);
-  const cmd = child(root, 'xen:commandline');
+  const cmd = top.commandline;
   if (cmd) def.emulatorArgs = childrenNamed(cmd, 'xen:arg').map((a) => reqAttr(a, 'value'));
   const problem = domainDefProblem(def);
   if (problem) throw bad(problem);
   return def;
-}
-
-function childTextOr(el: XmlElement, name: string, dflt: string): string {
-  const c = child(el, name);
-  return c ? c.text.trim() : dflt;
 }

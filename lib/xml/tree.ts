@@ -48,26 +48,8 @@ export class XmlAttributes implements ReadonlyMap<string, string> {
 }
 
 const NO_ATTRIBUTES: string[] = [];
-
-/**
- * Element and attribute names as V8-internalized strings. saxes hands out fresh slices of
- * the document; comparing those with the literals readers use ('disk', 'type' …) means a
- * character comparison every time, which profiling showed as a main cost of reading the
- * model (Set lookups, switch on the name, attribute scans). An internalized name compares
- * by pointer. Property keys are internalized, so the first sight of a name goes through an
- * object key once; the table is bounded so hostile input cannot grow it without end.
- */
-const INTERNED = new Map<string, string>();
-const MAX_INTERNED = 4096;
-function intern(name: string): string {
-  const known = INTERNED.get(name);
-  if (known !== undefined) return known;
-  if (INTERNED.size >= MAX_INTERNED) return name;
-  let key = name;
-  for (const k in { [name]: 0 }) key = k;
-  INTERNED.set(key, key);
-  return key;
-}
+/** Shared by every element without attributes (read-only, so one instance serves all). */
+const EMPTY_ATTRIBUTES = new XmlAttributes(NO_ATTRIBUTES);
 
 export interface XmlElement {
   name: string;
@@ -99,6 +81,49 @@ function xmlError(message: string): VirError {
   return new VirError(message, { code: ErrorCode.XML_ERROR, domain: ErrorDomain.XML });
 }
 
+/** The two saxes (6.x) steps that collect a start tag's attributes; not in its public API. */
+interface SaxesAttributeSteps {
+  pushAttrib: (name: string, value: string) => void;
+  processAttribs: () => void;
+}
+
+/** Most attributes one start tag may have before duplicates are found with a Set instead of a scan. */
+const SCAN_LIMIT = 16;
+
+/**
+ * Have saxes hand each attribute straight to the builder. By itself saxes wraps every
+ * attribute in a record and, at the end of the start tag, copies the records into a
+ * per-tag dictionary object to find duplicates: the builder used neither, and profiling
+ * showed that work as the largest part of what the tree cost beyond a plain parse
+ * (issue 14). The duplicate check is kept, with saxes' own message at the same point of
+ * the document. If a saxes release no longer has these steps, attribute events are used.
+ */
+function takeOverAttributes(p: SaxesParser, b: TreeBuilder): boolean {
+  const steps = p as unknown as SaxesAttributeSteps;
+  if (typeof steps.pushAttrib !== 'function' || typeof steps.processAttribs !== 'function') return false;
+  steps.pushAttrib = (name, value) => b.addAttribute(name, value);
+  steps.processAttribs = () => {
+    const a = b.pending;
+    if (a.length <= 2 * SCAN_LIMIT) {
+      for (let i = 2; i < a.length; i += 2) {
+        for (let j = 0; j < i; j += 2) {
+          if (a[j] === a[i]) {
+            p.fail(`duplicate attribute: ${a[i]}.`);
+            break;
+          }
+        }
+      }
+    } else {
+      const seen = new Set<string>();
+      for (let i = 0; i < a.length; i += 2) {
+        if (seen.has(a[i]!)) p.fail(`duplicate attribute: ${a[i]}.`);
+        else seen.add(a[i]!);
+      }
+    }
+  };
+  return true;
+}
+
 /**
  * One parse in progress. The handlers are registered once on a parser that is reused
  * from parse to parse (saxes resets itself after a complete document), so a parse does not
@@ -119,11 +144,12 @@ class TreeBuilder {
     p.on('doctype', () => {
       this.failure ??= xmlError(`XML error at ${this.where()}: DOCTYPE declarations are not allowed`);
     });
-    p.on('attribute', (a) => {
-      if (this.pending === NO_ATTRIBUTES) this.pending = [];
-      this.pending.push(intern(a.name), a.value);
-    });
-    p.on('opentag', (tag) => this.open(intern(tag.name)));
+    if (!takeOverAttributes(p, this)) {
+      p.on('attribute', (a) => this.addAttribute(a.name, a.value));
+    }
+    // Names are kept as saxes hands them out. Interning them (one Map lookup per name, so
+    // later comparisons are by pointer) was measured to cost more than it saved (issue 14).
+    p.on('opentag', (tag) => this.open(tag.name));
     p.on('closetag', () => {
       this.stack.pop();
     });
@@ -136,6 +162,11 @@ class TreeBuilder {
     p.on('error', (err) => {
       this.failure ??= xmlError(`XML error ${err.message.replace(/^(?:[^:\n]*:)?(\d+):(\d+): /, 'at line $1, column $2: ')}`);
     });
+  }
+
+  addAttribute(name: string, value: string): void {
+    if (this.pending === NO_ATTRIBUTES) this.pending = [];
+    this.pending.push(name, value);
   }
 
   where(): string {
@@ -154,7 +185,7 @@ class TreeBuilder {
       this.failure = xmlError(`XML error at ${this.where()}: elements nested deeper than ${this.lim.maxDepth}`);
       return;
     }
-    const el: XmlElement = { name, attrs: new XmlAttributes(attributes), children: [], text: '', line: this.parser.line };
+    const el: XmlElement = { name, attrs: attributes === NO_ATTRIBUTES ? EMPTY_ATTRIBUTES : new XmlAttributes(attributes), children: [], text: '', line: this.parser.line };
     const parent = this.stack[this.stack.length - 1];
     if (parent) parent.children.push(el);
     else this.root = el;
