@@ -139,12 +139,13 @@ class TreeBuilder {
   failure: VirError | undefined;
   lim: Required<XmlParseLimits> = DEFAULT_LIMITS;
 
-  constructor() {
+  /** `takeOver` false keeps saxes' own attribute events (the fallback; tests compare both). */
+  constructor(takeOver = true) {
     const p = this.parser;
     p.on('doctype', () => {
       this.failure ??= xmlError(`XML error at ${this.where()}: DOCTYPE declarations are not allowed`);
     });
-    if (!takeOverAttributes(p, this)) {
+    if (!takeOver || !takeOverAttributes(p, this)) {
       p.on('attribute', (a) => this.addAttribute(a.name, a.value));
     }
     // Names are kept as saxes hands them out. Interning them (one Map lookup per name, so
@@ -216,6 +217,16 @@ class TreeBuilder {
 }
 
 let idle: TreeBuilder | undefined;
+
+/**
+ * @internal For tests: whether this saxes still has the attribute steps the builder takes
+ * over (package.json pins saxes because they are not public API), and a parse through
+ * saxes' public attribute events, the path used if they were gone.
+ */
+export const attributeStepsForTests = {
+  takenOver: (): boolean => takeOverAttributes(new SaxesParser({ xmlns: false, position: true }), new TreeBuilder(false)),
+  parseWithAttributeEvents: (text: string): XmlElement => new TreeBuilder(false).parse(text, DEFAULT_LIMITS),
+};
 
 /** Parse a whole document and return its root element. */
 export function parseXml(text: string, limits: XmlParseLimits = {}): XmlElement {

@@ -3,7 +3,7 @@
  * leave anything behind for the next one, and attributes read like a Map in document order.
  */
 import { describe, expect, it } from 'vitest';
-import { parseXml } from '../../lib/xml/tree.js';
+import { attributeStepsForTests, parseXml } from '../../lib/xml/tree.js';
 import { VirError } from '../../lib/errors.js';
 
 describe('parseXml', () => {
@@ -59,5 +59,33 @@ describe('parseXml', () => {
     const root = parseXml(`<r>${names.map((n) => `<${n} ${n}a='v'/>`).join('')}</r>`);
     expect(root.children.map((c) => c.name)).toEqual(names);
     expect(root.children.map((c) => c.attrs.get(`${c.name}a`))).toEqual(names.map(() => 'v'));
+  });
+});
+
+describe('attribute steps taken over from saxes', () => {
+  const docs = [
+    `<domain type='xen' id='3'><name>a&amp;b</name><devices><disk type="file" device='disk'><source file='/x y'/></disk></devices></domain>`,
+    `<r a='1' b="2" c='&lt;3&gt;'>\n<e/><f g=''/>text<![CDATA[<x>]]></r>`,
+    `<a ${Array.from({ length: 40 }, (_, i) => `k${i}='${i}'`).join(' ')}/>`,
+  ];
+  const shape = (el: ReturnType<typeof parseXml>): unknown => [el.name, [...el.attrs], el.text, el.line, el.children.map(shape)];
+  const failure = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return 'no error';
+  };
+
+  it('the pinned saxes still has the steps (an upgrade that drops them fails here, not silently slower)', () => {
+    expect(attributeStepsForTests.takenOver()).toBe(true);
+  });
+
+  it('gives the same tree and the same errors as saxes’ own attribute events', () => {
+    for (const d of docs) expect(shape(parseXml(d))).toEqual(shape(attributeStepsForTests.parseWithAttributeEvents(d)));
+    for (const bad of [`<a x='1' x='2'/>`, `<a>\n <b q='1' r='2' q='3'>t</b></a>`, `<a x=1/>`]) {
+      expect(failure(() => parseXml(bad))).toBe(failure(() => attributeStepsForTests.parseWithAttributeEvents(bad)));
+    }
   });
 });
