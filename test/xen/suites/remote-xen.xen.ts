@@ -104,8 +104,19 @@ describe.skipIf(!here)("a Xen host's libvirtd (libxl driver) through the remote 
       }
 
       beforeAll(async () => {
+        if (flavour.name === 'xv-remote-ssh') {
+          // ssh alone first: a failure here is ssh's (with sshd's log), not the remote driver's
+          const t0 = performance.now();
+          try {
+            await run(sshd!.sshCommand, ['-p', String(sshd!.port), '-l', sshd!.user, '127.0.0.1', 'virt-ssh-helper --version'], { timeout: 180_000 });
+          } catch (e) {
+            throw new Error(`ssh to dom0's own sshd failed: ${(e as Error).message}\nsshd log:\n${sshd!.log()}`);
+          }
+          timings.push(`ssh round trip running virt-ssh-helper --version: ${(performance.now() - t0).toFixed(0)} ms`);
+        }
         const t0 = performance.now();
-        conn = await connect(flavour.uri());
+        // generous: under emulation an ssh login plus virt-ssh-helper's start take many seconds
+        conn = await connect(flavour.uri(), { remote: { openTimeoutMs: 180_000 } });
         timings.push(`connect: ${(performance.now() - t0).toFixed(0)} ms`);
         expect(conn.getType()).toBe('Xen');
         conn.on('domain-event', (e) => {
