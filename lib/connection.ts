@@ -230,11 +230,15 @@ export async function connect(uri: string = process.env.XENVIRT_DEFAULT_URI ?? '
     }
     // Drivers that must subscribe to events (remote) do so when someone first listens.
     const watch = (opened.driver as HypervisorDriverExtensions).watchEvents?.bind(opened.driver);
-    if (watch) {
+    // A separate network driver (the Xen connection's slot) subscribes to network events itself.
+    const net = opened.networkDriver as (HypervisorDriverExtensions & object) | undefined;
+    const watchNetwork = net && net !== (opened.driver as object) ? net.watchEvents?.bind(net) : undefined;
+    if (watch || watchNetwork) {
       conn.on('newListener', (name: string) => {
-        if ((name === 'domain-event' || name === 'network-event') && !state.closed) {
-          void watch(name); // resolves even when the daemon refuses: events then just never come
-        }
+        if (state.closed) return;
+        // Both resolve even when the daemon refuses: events then just never come.
+        if (name === 'network-event' && watchNetwork) void watchNetwork(name);
+        else if ((name === 'domain-event' || name === 'network-event') && watch) void watch(name);
       });
     }
     // The driver's domain event stream ended with an error; later degradations are warnings.

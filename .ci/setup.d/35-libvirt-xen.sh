@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
-# The `peers` benchmark (run by `npm run test:xen` inside the QEMU-booted dom0) measures
-# libvirt 9.0.0 with its libxl driver next to xenvirt: libvirtd and virtlogd, virsh, and
-# libvirt-dev to build its C client (benchmarks/peers/libvirt-peer.c). dom0 sees the host's
+# Inside the QEMU-booted 4.17 dom0 (npm run test:xen), libvirt 9.0.0 with its libxl and
+# network drivers (test/xen/libvirt-in-dom0.sh): the peers benchmark measures it next to
+# xenvirt; the xen-networks suite gives xen:/// its networks (bridge + dnsmasq for DHCP,
+# iproute2); remote-xen drives its libxl driver over xen+unix:// and, through dom0's own
+# sshd, xen+ssh://. libvirt-dev + gcc build the benchmark's C client. dom0 sees the host's
 # files, so installing them here is what makes them available there. The host never starts
-# libvirtd (test/xen/libvirt-in-dom0.sh refuses to run outside a dom0).
+# libvirtd or sshd for this (libvirt-in-dom0.sh refuses to run outside a dom0, and
+# install_missing keeps maintainer scripts from starting services).
 set -euo pipefail
-need=()
-for p in libvirt-daemon-driver-xen libvirt-daemon libvirt-clients libvirt-dev gcc; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  # --no-install-recommends: no dnsmasq, qemu or firewall pulled in with the daemon.
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${need[@]}"
-fi
+pkgs=(libvirt-daemon-driver-xen libvirt-daemon libvirt-clients libvirt-dev gcc dnsmasq-base iproute2
+      openssh-server openssh-client)
+. "$(dirname "$0")/../lib/install-missing.sh"
+install_missing "${pkgs[@]}"

@@ -160,8 +160,10 @@ fi
 
 # ---- dom0
 echo "XQ-MARK: dom0-userspace $(up)"
+# bridge (+ stp, llc): libvirt's network driver in dom0 makes bridges; the host's
+# /lib/modules has no modules for this kernel, so they come with the initramfs.
 for m in xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc xen-blkback \
-         xen-netback virtio_pci 9pnet_virtio 9p overlay; do
+         xen-netback virtio_pci 9pnet_virtio 9p overlay bridge; do
   modprobe "$m" || echo "XQ: modprobe $m failed"
 done
 ip link set lo up; hostname dom0
@@ -287,7 +289,7 @@ prepare_cache() {
   for m in $("$BUSYBOX" --list); do [ "$m" = busybox ] || ln -s busybox "$R/bin/$m"; done
   for m in modprobe poweroff reboot halt init; do ln -s ../bin/busybox "$R/sbin/$m"; done
   for m in xenfs xen-privcmd xen-evtchn xen-gntdev xen-gntalloc xen-blkback xen-netback \
-           9p 9pnet_virtio virtio_pci overlay; do
+           9p 9pnet_virtio virtio_pci overlay bridge; do
     for f in $(grep -E "/$m\.ko:" "$tmp/k/lib/modules/$kver/modules.dep" | tr -d ':'); do
       mkdir -p "$R/lib/modules/$kver/$(dirname "$f")"
       cp -n "$tmp/k/lib/modules/$kver/$f" "$R/lib/modules/$kver/$f"
@@ -353,7 +355,7 @@ prepare_cache_rootfs() {
   for m in $("$BUSYBOX" --list); do [ "$m" = busybox ] || ln -s busybox "$R/bin/$m"; done
   for m in modprobe poweroff reboot halt init; do ln -s ../bin/busybox "$R/sbin/$m"; done
   for m in xenfs xen-privcmd xen-evtchn xen-gntdev xen-gntalloc xen-blkback xen-netback \
-           9p 9pnet_virtio virtio_pci overlay; do
+           9p 9pnet_virtio virtio_pci overlay bridge; do
     for f in $(grep -E "/$m\.ko(\.xz|\.zst|\.gz)?:" "$MD/modules.dep" | tr -d ':'); do
       mkdir -p "$R/lib/modules/$kver/$(dirname "$f")"
       case "$f" in

@@ -31,6 +31,13 @@ export interface XenOptions {
   privileged?: boolean;
   /** Sub-drivers not to open at all (tests of fallbacks and open rules). */
   disable?: SubDriverName[];
+  /**
+   * The libvirt daemon socket network calls go to; false: no network slot. Default: as
+   * libvirt's client picks, /run/libvirt/virtnetworkd-sock if it exists, else libvirt-sock.
+   */
+  networkSocket?: string | false;
+  /** The URI the daemon opens for network calls (default network:///system). */
+  networkURI?: string;
 }
 
 export interface SubDriverContext {
