@@ -205,7 +205,12 @@ const peers: BenchCase = {
       conn = undefined;
 
       say('timing processes');
-      const env = { ...process.env, XENVIRT_DEFAULT_URI: '' };
+      // The same environment for every row, without what makes node alone do more at start:
+      // NODE_EXTRA_CA_CERTS (node parses that CA file on every start, ~0.8 s in the emulated
+      // dom0, which virsh and xl never pay) and NODE_OPTIONS (the harness's preloads/flags).
+      const env: NodeJS.ProcessEnv = { ...process.env, XENVIRT_DEFAULT_URI: '' };
+      delete env.NODE_EXTRA_CA_CERTS;
+      delete env.NODE_OPTIONS;
       const crashes = { count: 0 };
       const t = timeProcesses(
         [

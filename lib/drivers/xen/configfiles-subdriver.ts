@@ -12,13 +12,9 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, readlink, rename, stat, symlink, unlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { ErrorCode, ErrorDomain, VirError, isVirError } from '../../errors.js';
 import type { DomainInfo, DomainRef, ListDomainsFlags, XMLDescFlags } from '../../driver.js';
-import { formatDomainXML, parseDomainXML, type DomainDef } from '../../domain/index.js';
-import { domainFromXL, domainToXL } from '../../convert/xl-config.js';
-import { domainFromXM } from '../../convert/xm-config.js';
-import { writeFileAtomic } from '../../fs-atomic.js';
+import type { DomainDef } from '../../domain/index.js';
 import { checkDomainFileName, isSkippedConfigName } from './config-files.js';
 import type { SubDriver, SubDriverContext, SubDriverFactory } from './subdriver.js';
 import { sameUUID } from './live-domain.js';
@@ -51,8 +47,16 @@ function fsError(what: string, e: unknown): VirError {
   });
 }
 
+/*
+ * The converters, the domain XML code, node:crypto (temp names) and the atomic writer
+ * load on the first call that needs them, not with the open (issue 15: a `list` starts
+ * like node). Listing still parses every candidate file in the directory, so the config
+ * readers load on the first scan that finds one; an empty directory loads none of them.
+ */
+
 /** xl syntax first (what we write, and a superset for most files), then xm's. */
-function parseConfig(text: string): DomainDef {
+async function parseConfig(text: string): Promise<DomainDef> {
+  const [{ domainFromXL }, { domainFromXM }] = await Promise.all([import('../../convert/xl-config.js'), import('../../convert/xm-config.js')]);
   try {
     return domainFromXL(text);
   } catch (xlError) {
@@ -160,7 +164,7 @@ export class ConfigFilesSubDriver implements SubDriver {
     const entry: Entry = { file, mtimeMs: st.mtimeMs, size: st.size, ino: st.ino };
     try {
       this.reads++;
-      entry.def = parseConfig(await readFile(file, 'utf8'));
+      entry.def = await parseConfig(await readFile(file, 'utf8'));
     } catch (e) {
       const key = `${file}@${st.mtimeMs}`;
       if (!this.#reported.has(key)) {
@@ -235,6 +239,11 @@ export class ConfigFilesSubDriver implements SubDriver {
   }
 
   async defineXML(xml: string): Promise<DomainRef> {
+    const [{ parseDomainXML }, { domainToXL }, { writeFileAtomic }] = await Promise.all([
+      import('../../domain/index.js'),
+      import('../../convert/xl-config.js'),
+      import('../../fs-atomic.js'),
+    ]);
     const def = parseDomainXML(xml, { inactive: true });
     checkDomainFileName(def.name);
     await this.#refresh();
@@ -289,6 +298,7 @@ export class ConfigFilesSubDriver implements SubDriver {
 
   async domainGetXMLDesc(dom: DomainRef, _flags: XMLDescFlags = {}): Promise<string> {
     const { def } = await this.#entryFor(dom);
+    const { formatDomainXML } = await import('../../domain/index.js');
     return formatDomainXML(def, { inactive: true });
   }
 
@@ -332,6 +342,7 @@ export class ConfigFilesSubDriver implements SubDriver {
     try {
       await mkdir(join(this.dir, 'auto'), { recursive: true, mode: 0o755 });
       // Make the link beside it and rename it into place: the switch is atomic.
+      const { randomBytes } = await import('node:crypto');
       const tmp = join(this.dir, 'auto', `.${basename(e.file)}.${randomBytes(6).toString('hex')}.tmp`);
       await symlink(e.file, tmp);
       await rename(tmp, link).catch(async (x: unknown) => {

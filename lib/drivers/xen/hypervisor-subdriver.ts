@@ -7,7 +7,6 @@
 import { readFile } from 'node:fs/promises';
 import type { DomainInfo, DomainRef, ListDomainsFlags, NodeInfo, VcpuInfo } from '../../driver.js';
 import type { HvDomainInfo, HypervisorDriver as Hypervisor } from '../../hypervisor/index.js';
-import { xenCapabilities } from '../../convert/index.js';
 import type { SubDriver, SubDriverContext, SubDriverFactory } from './subdriver.js';
 import { goneError, requireRunning, sameUUID } from './live-domain.js';
 
@@ -41,6 +40,8 @@ export class HypervisorSubDriver implements SubDriver {
   async getCapabilities(): Promise<string> {
     const v = this.#hv.version();
     const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
+    // The capabilities builder alone, on first use: an open that only lists needs no converter.
+    const { xenCapabilities } = await import('../../convert/capabilities.js');
     return xenCapabilities({ arch: LIBVIRT_ARCH[process.arch] ?? process.arch, cpuinfo, capabilities: v.capabilities, hypervisorMajor: v.major });
   }
 

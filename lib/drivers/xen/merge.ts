@@ -3,7 +3,6 @@
  * without duplicates, and a stored definition with the live facts laid over it.
  */
 import type { DomainInfo, DomainRef, ListDomainsFlags, XMLDescFlags } from '../../driver.js';
-import { formatDomainXML, parseDomainXML } from '../../domain/index.js';
 import type { SubDriverName } from './subdriver.js';
 
 export interface Answer<T> {
@@ -68,9 +67,11 @@ export function mergeDomainLists(answers: readonly Answer<DomainRef[]>[], flags:
  * the domain id, current memory, console ttys and graphics ports that exist only while
  * the domain runs. Asked for the inactive XML, the definition is returned as stored.
  */
-export function mergeDomainXML(answers: readonly Answer<string>[], flags: XMLDescFlags): string {
+export async function mergeDomainXML(answers: readonly Answer<string>[], flags: XMLDescFlags): Promise<string> {
   const first = answers[0]!.value;
   if (answers.length === 1 || flags.inactive) return first;
+  // The XML code loads on the first merge (a dumpXML), not with the open (issue 15).
+  const { formatDomainXML, parseDomainXML } = await import('../../domain/index.js');
   const base = parseDomainXML(first);
   let changed = false;
   for (const { value } of answers.slice(1)) {

@@ -12,8 +12,6 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ErrorCode, ErrorDomain, VirError } from '../../errors.js';
 import type { DomainRef } from '../../driver.js';
-import { parseDomainXML } from '../../domain/index.js';
-import { domainToXL } from '../../convert/xl-config.js';
 import type { SubDriver, SubDriverContext, SubDriverFactory } from './subdriver.js';
 import { findExecutable, runXl } from './xl-runner.js';
 import { requireRunning, sameUUID } from './live-domain.js';
@@ -63,6 +61,8 @@ export class ToolstackSubDriver implements SubDriver {
 
   /** Convert XML to an xl config, `xl create` it from a private temp file, return the new ref. */
   async #build(xml: string): Promise<DomainRef> {
+    // The domain XML code and the xl writer load on the first build, not with the open.
+    const [{ parseDomainXML }, { domainToXL }] = await Promise.all([import('../../domain/index.js'), import('../../convert/xl-config.js')]);
     const def = parseDomainXML(xml, { inactive: true });
     delete def.id;
     const config = domainToXL(def);
@@ -91,6 +91,7 @@ export class ToolstackSubDriver implements SubDriver {
     if (typeof definition !== 'string') {
       throw new VirError(`starting '${dom.name}' needs its definition, and none was given`, { code: ErrorCode.INTERNAL_ERROR, domain: ErrorDomain.XEN });
     }
+    const { parseDomainXML } = await import('../../domain/index.js');
     const def = parseDomainXML(definition, { inactive: true });
     if (!sameUUID(def.uuid, dom.uuid)) {
       throw new VirError(`definition of '${def.name}' (${def.uuid}) is not the domain asked for ('${dom.name}', ${dom.uuid})`, { code: ErrorCode.INTERNAL_ERROR, domain: ErrorDomain.XEN });

@@ -10,7 +10,7 @@
 import { ErrorCode, ErrorDomain, VirError, isVirError } from '../../errors.js';
 import type { DomainInfo, DomainRef, ListDomainsFlags, XMLDescFlags } from '../../driver.js';
 import { XenStore, type Watch as XenStoreWatch, type WatchEvent } from '../../xenstore/index.js';
-import { emptyDevices, formatDomainXML, type DomainDef } from '../../domain/index.js';
+import type { DomainDef } from '../../domain/index.js';
 import type { SubDriver, SubDriverContext, SubDriverFactory } from './subdriver.js';
 import { goneError, requireRunning, sameUUID } from './live-domain.js';
 import { DomainNameCache } from './xenstore-subdriver-names.js';
@@ -235,6 +235,8 @@ export class XenStoreSubDriver implements SubDriver {
       readOpt(this.#xs, `${base}/console/vnc-port`),
       readOpt(this.#xs, `${base}/hvmloader`).catch(() => undefined),
     ]);
+    // The domain XML writer loads on the first dumpXML, not with the open (issue 15).
+    const { emptyDevices, formatDomainXML } = await import('../../domain/index.js');
     const memory = kib(target) ?? 0;
     const def: DomainDef = {
       type: 'xen',

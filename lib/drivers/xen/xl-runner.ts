@@ -3,7 +3,6 @@
  * name or path is interpreted), a bounded time, and xl's own stderr as the message of
  * the VirError when it fails.
  */
-import { execFile } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { ErrorCode, ErrorDomain, VirError } from '../../errors.js';
@@ -37,7 +36,10 @@ function codeFor(stderr: string): string {
   return ErrorCode.OPERATION_FAILED;
 }
 
-export function runXl(xl: string, args: readonly string[], timeoutMs: number): Promise<XlOutput> {
+export async function runXl(xl: string, args: readonly string[], timeoutMs: number): Promise<XlOutput> {
+  // Loaded on the first xl call: node:child_process pulls in net and stream, which a
+  // xen:/// open that never runs xl (listing) should not pay for (issue 15).
+  const { execFile } = await import('node:child_process');
   return new Promise((resolveP, reject) => {
     execFile(
       xl,
