@@ -12,6 +12,7 @@ import type { Connection, Domain } from '../../lib/index.js';
 import { connect } from '../../lib/index.js';
 import { libvirtdSkipReason, privilegedLibvirtdSkipReason, type RunningLibvirtd, startLibvirtd } from '../helpers/libvirtd.js';
 import { installTinyGuest, TICK, tinyGuestSkipReason, tinyGuestXML } from '../helpers/tiny-guest.js';
+import { readConsoleUntil } from '../helpers/console-text.js';
 
 const guestMissing = tinyGuestSkipReason();
 
@@ -102,26 +103,7 @@ describe.skipIf(missing !== undefined)(`QEMU guest through ${label}${missing ? `
 
   it("shows the guest's console output", async () => {
     const t0 = performance.now();
-    const console = await dom.openConsole();
-    let text = '';
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no tick on the console within 120 s; got: ${JSON.stringify(text.slice(-500))}`)), 120_000);
-        console.on('data', (chunk: Buffer) => {
-          text += chunk.toString('latin1');
-          if (TICK.test(text)) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-        console.once('error', (e) => {
-          clearTimeout(timer);
-          reject(e);
-        });
-      });
-    } finally {
-      console.destroy();
-    }
+    const text = await readConsoleUntil(await dom.openConsole(), TICK, 120_000);
     timings.push(`console: first tick after ${(performance.now() - t0).toFixed(0)} ms`);
     expect(text).toMatch(TICK);
   }, 180_000);

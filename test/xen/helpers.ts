@@ -167,3 +167,28 @@ export async function createTestGuest(opts: { name?: string; memoryMiB?: number;
     },
   };
 }
+
+/**
+ * Domain XML for the harness's tiny PV guest (the kernel and initramfs createTestGuest()
+ * boots), with a pty console, for suites that define it through a libvirt-style API.
+ */
+export function pvGuestXML(name: string, uuid?: string): string {
+  return `<domain type='xen'>
+  <name>${name}</name>
+${uuid === undefined ? '' : `  <uuid>${uuid}</uuid>\n`}  <memory unit='MiB'>128</memory>
+  <currentMemory unit='MiB'>128</currentMemory>
+  <vcpu>1</vcpu>
+  <os>
+    <type>linux</type>
+    <kernel>${process.env.XQ_GUEST_KERNEL}</kernel>
+    <initrd>${process.env.XQ_GUEST_INITRD}</initrd>
+    <cmdline>console=hvc0 xq.role=domu quiet</cmdline>
+  </os>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <console type='pty'><target type='xen' port='0'/></console>
+  </devices>
+</domain>`;
+}

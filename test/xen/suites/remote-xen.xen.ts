@@ -20,7 +20,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Connection, type Domain } from '../../../lib/index.js';
 import { startSshd, type RunningSshd } from '../../helpers/sshd.js';
-import { inDom0, notInDom0Reason, xl, xlList } from '../helpers.js';
+import { readConsoleUntil } from '../../helpers/console-text.js';
+import { inDom0, notInDom0Reason, pvGuestXML as guestXML, xl, xlList } from '../helpers.js';
 
 const run = promisify(execFile);
 const here = inDom0();
@@ -28,27 +29,6 @@ if (!here) console.warn(`remote-xen.xen: skipped (${notInDom0Reason})`);
 
 const TICK = /XQ-DOMU tick \d+/;
 let sshd: RunningSshd | undefined;
-
-function guestXML(name: string): string {
-  return `<domain type='xen'>
-  <name>${name}</name>
-  <memory unit='MiB'>128</memory>
-  <currentMemory unit='MiB'>128</currentMemory>
-  <vcpu>1</vcpu>
-  <os>
-    <type>linux</type>
-    <kernel>${process.env.XQ_GUEST_KERNEL}</kernel>
-    <initrd>${process.env.XQ_GUEST_INITRD}</initrd>
-    <cmdline>console=hvc0 xq.role=domu quiet</cmdline>
-  </os>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>restart</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <console type='pty'><target type='xen' port='0'/></console>
-  </devices>
-</domain>`;
-}
 
 interface SeenEvent {
   event: string;
@@ -170,26 +150,7 @@ describe.skipIf(!here)("a Xen host's libvirtd (libxl driver) through the remote 
 
       it("shows the guest's console output", async () => {
         const t0 = performance.now();
-        const stream = await dom!.openConsole();
-        let text = '';
-        try {
-          await new Promise<void>((resolve, reject) => {
-            const timer = setTimeout(() => reject(new Error(`no tick on the console within 150 s; got: ${JSON.stringify(text.slice(-500))}`)), 150_000);
-            stream.on('data', (chunk: Buffer) => {
-              text += chunk.toString('latin1');
-              if (TICK.test(text)) {
-                clearTimeout(timer);
-                resolve();
-              }
-            });
-            stream.once('error', (e) => {
-              clearTimeout(timer);
-              reject(e);
-            });
-          });
-        } finally {
-          stream.destroy();
-        }
+        const text = await readConsoleUntil(await dom!.openConsole(), TICK, 150_000);
         timings.push(`console: first tick after ${(performance.now() - t0).toFixed(0)} ms`);
         expect(text).toMatch(TICK);
       });

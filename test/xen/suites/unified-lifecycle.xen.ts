@@ -16,7 +16,7 @@ import { connect, registerDriver, ErrorCode, VirError, type Connection, type Dom
 import { openXen } from '../../../lib/drivers/xen/index.js';
 import { subDriverFactories } from '../../../lib/drivers/xen/factories.js';
 import type { SubDriverFactory } from '../../../lib/drivers/xen/subdriver.js';
-import { inDom0, notInDom0Reason, waitFor, xl, xlList, xlListLong } from '../helpers.js';
+import { inDom0, notInDom0Reason, pvGuestXML, waitFor, xl, xlList, xlListLong } from '../helpers.js';
 
 const run = promisify(execFile);
 const here = inDom0();
@@ -26,26 +26,7 @@ type DomainEvent = { domain: { name: string; uuid: string; id: number }; event: 
 
 let seq = 0;
 function guestXML(name: string): string {
-  const uuid = `5e1f0000-0000-4000-8000-${String(process.pid).padStart(6, '0')}${String(++seq).padStart(6, '0')}`;
-  return `<domain type='xen'>
-  <name>${name}</name>
-  <uuid>${uuid}</uuid>
-  <memory unit='MiB'>128</memory>
-  <currentMemory unit='MiB'>128</currentMemory>
-  <vcpu>1</vcpu>
-  <os>
-    <type>linux</type>
-    <kernel>${process.env.XQ_GUEST_KERNEL}</kernel>
-    <initrd>${process.env.XQ_GUEST_INITRD}</initrd>
-    <cmdline>console=hvc0 xq.role=domu quiet</cmdline>
-  </os>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>restart</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <console type='pty'><target type='xen' port='0'/></console>
-  </devices>
-</domain>`;
+  return pvGuestXML(name, `5e1f0000-0000-4000-8000-${String(process.pid).padStart(6, '0')}${String(++seq).padStart(6, '0')}`);
 }
 
 /** A stand-in `xl` that always fails like a broken toolstack (fault injection). */
