@@ -7,21 +7,16 @@
  */
 import { VirError, ErrorCode, ErrorDomain } from '../errors.js';
 import { XdrReader, XdrWriter } from './xdr.js';
-import { VIR_NET_MESSAGE_MAX, VIR_NET_MESSAGE_HEADER_MAX, VIR_NET_MESSAGE_LEN_MAX } from './protocol/virnet.js';
+import { VIR_NET_MESSAGE_MAX, VIR_NET_MESSAGE_HEADER_MAX, VIR_NET_MESSAGE_LEN_MAX, type virNetMessageHeader } from './protocol/virnet.js';
 
 export const FRAME_MAX = VIR_NET_MESSAGE_MAX;
 const PREFIX = VIR_NET_MESSAGE_LEN_MAX + VIR_NET_MESSAGE_HEADER_MAX;
 
-export interface PacketHeader {
-  prog: number;
-  vers: number;
-  proc: number;
-  /** virNetMessageType: CALL 0, REPLY 1, MESSAGE 2, STREAM 3, … */
-  type: number;
-  serial: number;
-  /** virNetMessageStatus: OK 0, ERROR 1, CONTINUE 2. */
-  status: number;
-}
+/**
+ * The generated virNetMessageHeader (libvirt's virnetprotocol.x): type is virNetMessageType
+ * (CALL 0, REPLY 1, MESSAGE 2, STREAM 3, …), status virNetMessageStatus (OK 0, ERROR 1, CONTINUE 2).
+ */
+export type PacketHeader = virNetMessageHeader;
 
 export interface Packet extends PacketHeader {
   /** The payload (a view into the frame). */
