@@ -282,7 +282,16 @@ prepare_cache() {
   fi
   kver=$(ls "$tmp/k/lib/modules")
   busybox depmod -b "$tmp/k" "$kver"        # the .deb ships no modules.dep
-  # initramfs tree
+  finish_cache "$tmp" "$kver" "$tmp/k/lib/modules/$kver" "$stamp"
+}
+
+
+# Both cache builders end here: build the busybox initramfs with the modules dom0 needs,
+# taken from MD (the kernel's module directory; compressed modules are stored plain, as
+# busybox modprobe cannot be relied on to unpack them), then move Xen, the kernel and the
+# initramfs from TMP into the cache and write its stamp.
+finish_cache() {  # $1 = TMP (holds xen.elf and kernel), $2 = kernel version, $3 = MD, $4 = stamp
+  local tmp=$1 kver=$2 MD=$3 stamp=$4
   local R=$tmp/root m f
   mkdir -p "$R"/{bin,sbin,proc,sys,dev,tmp,run,lib/modules/$kver}
   cp "$BUSYBOX" "$R/bin/busybox"
@@ -290,12 +299,17 @@ prepare_cache() {
   for m in modprobe poweroff reboot halt init; do ln -s ../bin/busybox "$R/sbin/$m"; done
   for m in xenfs xen-privcmd xen-evtchn xen-gntdev xen-gntalloc xen-blkback xen-netback \
            9p 9pnet_virtio virtio_pci overlay bridge; do
-    for f in $(grep -E "/$m\.ko:" "$tmp/k/lib/modules/$kver/modules.dep" | tr -d ':'); do
+    for f in $(grep -E "/$m\.ko(\.xz|\.zst|\.gz)?:" "$MD/modules.dep" | tr -d ':'); do
       mkdir -p "$R/lib/modules/$kver/$(dirname "$f")"
-      cp -n "$tmp/k/lib/modules/$kver/$f" "$R/lib/modules/$kver/$f"
+      case "$f" in
+        *.ko.xz)  [ -e "$R/lib/modules/$kver/${f%.xz}" ] || xz -dc "$MD/$f" > "$R/lib/modules/$kver/${f%.xz}" ;;
+        *.ko.zst) [ -e "$R/lib/modules/$kver/${f%.zst}" ] || zstd -dcq "$MD/$f" > "$R/lib/modules/$kver/${f%.zst}" ;;
+        *.ko.gz)  [ -e "$R/lib/modules/$kver/${f%.gz}" ] || gzip -dc "$MD/$f" > "$R/lib/modules/$kver/${f%.gz}" ;;
+        *)        cp -n "$MD/$f" "$R/lib/modules/$kver/$f" ;;
+      esac
     done
   done
-  cp "$tmp/k/lib/modules/$kver"/modules.{builtin,order} "$R/lib/modules/$kver/"
+  cp "$MD"/modules.{builtin,order} "$R/lib/modules/$kver/"
   busybox depmod -b "$R" "$kver"
   write_init "$R/init"; chmod 755 "$R/init"
   (cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) > "$tmp/initrd.gz"
@@ -326,8 +340,7 @@ unpack_vmlinux() {  # $1 = bzImage, $2 = output
 }
 
 # Like prepare_cache, from a root filesystem: Xen and the kernel from DIR/boot, modules
-# read in place (DIR/lib/modules/<ver> has modules.dep); compressed modules are stored
-# plain in the initramfs, as busybox modprobe cannot be relied on to unpack them.
+# read in place (DIR/lib/modules/<ver> has modules.dep).
 prepare_cache_rootfs() {
   local xgz vmlinuz stamp tmp kver MD
   xgz=$(ls -1 "$XQ_ROOTFS"/boot/xen-4.*-amd64.gz 2>/dev/null | sort -V | tail -n1)
@@ -349,32 +362,7 @@ prepare_cache_rootfs() {
     say "could not decompress the kernel, Xen will boot the bzImage"
     cp "$vmlinuz" "$tmp/kernel"
   fi
-  local R=$tmp/root m f
-  mkdir -p "$R"/{bin,sbin,proc,sys,dev,tmp,run,lib/modules/$kver}
-  cp "$BUSYBOX" "$R/bin/busybox"
-  for m in $("$BUSYBOX" --list); do [ "$m" = busybox ] || ln -s busybox "$R/bin/$m"; done
-  for m in modprobe poweroff reboot halt init; do ln -s ../bin/busybox "$R/sbin/$m"; done
-  for m in xenfs xen-privcmd xen-evtchn xen-gntdev xen-gntalloc xen-blkback xen-netback \
-           9p 9pnet_virtio virtio_pci overlay bridge; do
-    for f in $(grep -E "/$m\.ko(\.xz|\.zst|\.gz)?:" "$MD/modules.dep" | tr -d ':'); do
-      mkdir -p "$R/lib/modules/$kver/$(dirname "$f")"
-      case "$f" in
-        *.ko.xz)  [ -e "$R/lib/modules/$kver/${f%.xz}" ] || xz -dc "$MD/$f" > "$R/lib/modules/$kver/${f%.xz}" ;;
-        *.ko.zst) [ -e "$R/lib/modules/$kver/${f%.zst}" ] || zstd -dcq "$MD/$f" > "$R/lib/modules/$kver/${f%.zst}" ;;
-        *.ko.gz)  [ -e "$R/lib/modules/$kver/${f%.gz}" ] || gzip -dc "$MD/$f" > "$R/lib/modules/$kver/${f%.gz}" ;;
-        *)        cp -n "$MD/$f" "$R/lib/modules/$kver/$f" ;;
-      esac
-    done
-  done
-  cp "$MD"/modules.{builtin,order} "$R/lib/modules/$kver/"
-  busybox depmod -b "$R" "$kver"
-  write_init "$R/init"; chmod 755 "$R/init"
-  (cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) > "$tmp/initrd.gz"
-  mv -f "$tmp/xen.elf" "$XQ_CACHE/xen"
-  mv -f "$tmp/kernel" "$XQ_CACHE/kernel"
-  mv -f "$tmp/initrd.gz" "$XQ_CACHE/initrd.gz"
-  rm -rf "$tmp"
-  echo "$stamp" > "$XQ_CACHE/stamp"
+  finish_cache "$tmp" "$kver" "$MD" "$stamp"
 }
 
 mkdir -p "$XQ_CACHE"
